@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what the local stack needs, and nothing that is already there.
+# Shared by `npm start` and `npm test`; safe to run again and again (a few
+# seconds when everything is present).
+#
+#   - Debian packages: PostgreSQL 15 with pg_cron, pgTAP, pg_prove and plpgsql_check.
+#   - npm packages from package-lock.json: Deno and the Supabase CLI.
+#   - Deno's npm imports pinned in deno.json / deno.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[2m[bootstrap]\033[0m %s\n' "$*" >&2; }
+
+# --- Debian packages ----------------------------------------------------------
+apt_packages=(
+  postgresql-15
+  postgresql-15-cron
+  postgresql-15-pgtap
+  postgresql-15-plpgsql-check
+  libtap-parser-sourcehandler-pgtap-perl
+)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    sudo=()
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  else
+    echo "Missing Debian packages: ${missing[*]}" >&2
+    echo "Install them once as root, then run this again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh image has empty package lists; an old list may name versions that are gone.
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- npm packages ---------------------------------------------------------------
+# npm ci only when the lockfile changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+# The deno npm package resolves its native binary on first use.
+node node_modules/deno/bin.cjs --version >/dev/null
+
+# --- Deno imports ---------------------------------------------------------------
+stamp=node_modules/.deno-install-stamp
+if [[ ! -f $stamp || deno.json -nt $stamp || deno.lock -nt $stamp ]]; then
+  say "deno install"
+  node_modules/.bin/deno install --frozen --quiet
+  touch "$stamp"
+fi

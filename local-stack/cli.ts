@@ -1,0 +1,100 @@
+/**
+ * `npm start` and `npm test` land here (after bootstrap.sh has installed what is missing).
+ *
+ *   start   bring up the dev stack on 54321/54322, print its status, serve until Ctrl-C
+ *   test    bring up a throwaway stack on 55321/55322, run every suite, print
+ *           `N passed, M failed`, exit non-zero on any failure
+ */
+import { join } from "node:path";
+import { profile as profileFor, ROOT } from "./profile.ts";
+import { type Stack, startStack } from "./stack.ts";
+import { dbLint, denoTest, pgTap, type SuiteResult, typeCheck } from "./suites.ts";
+
+const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
+const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+
+function printStatus(stack: Stack) {
+  const p = stack.profile;
+  const rows: [string, string][] = [
+    ["API URL", p.apiUrl],
+    ["Functions URL", `${p.apiUrl}/functions/v1`],
+    ["Realtime URL", `${p.apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`],
+    ["DB URL", p.dbUrl],
+    ["JWT secret", stack.keys.jwtSecret],
+    ["anon key", stack.keys.anon],
+    ["service_role key", stack.keys.serviceRole],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n"));
+}
+
+function progress(started: number) {
+  return (step: string) => console.log(dim(`[stack] ${step} (${((performance.now() - started) / 1000).toFixed(1)}s)`));
+}
+
+async function start() {
+  const started = performance.now();
+  const stack = await startStack(profileFor("dev"), { echoFunctionLogs: true, watch: true, onStep: progress(started) });
+  console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}\n`);
+  printStatus(stack);
+  console.log(dim(`\nFunction logs: ${stack.functionLog}\nPress Ctrl-C to stop.`));
+
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    Deno.addSignalListener("SIGINT", done);
+    Deno.addSignalListener("SIGTERM", done);
+  });
+  console.log(dim("\n[stack] stopping..."));
+  await stack.stop();
+  console.log(dim("[stack] stopped"));
+  Deno.exit(0);
+}
+
+async function test() {
+  const started = performance.now();
+  if (!Deno.env.get("TRIBUTARY_FUNCTIONS_ENV")) {
+    Deno.env.set("TRIBUTARY_FUNCTIONS_ENV", join(ROOT, "tests", "fixtures", "functions.env"));
+  }
+  const stack = await startStack(profileFor("test"), {
+    extraFunctionConfigs: [join(ROOT, "tests", "fixtures", "config.toml")],
+    extraFunctionFolders: [join(ROOT, "tests", "fixtures", "functions")],
+    onStep: progress(started),
+  });
+  const results: SuiteResult[] = [];
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  try {
+    results.push(await pgTap(stack));
+    results.push(await denoTest(stack));
+    results.push(await typeCheck());
+    results.push(await dbLint(stack));
+  } finally {
+    await stack.stop();
+    Deno.removeSignalListener("SIGINT", interrupt);
+  }
+
+  console.log(`\n${bold("Summary")} ${dim(`(${((performance.now() - started) / 1000).toFixed(1)}s)`)}`);
+  for (const r of results) {
+    console.log(`  ${r.name.padEnd(10)} ${r.passed} passed, ${r.failed} failed${r.note ? dim(` (${r.note})`) : ""}`);
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(`${passed} passed, ${failed} failed`);
+  Deno.exit(failed > 0 || interrupted ? 1 : 0);
+}
+
+const command = Deno.args[0] ?? "start";
+try {
+  if (command === "start") await start();
+  else if (command === "test") await test();
+  else {
+    console.error(`unknown command "${command}"; use start or test`);
+    Deno.exit(2);
+  }
+} catch (e) {
+  console.error(`\n\x1b[31m${e instanceof Error ? e.message : e}\x1b[0m`);
+  Deno.exit(1);
+}

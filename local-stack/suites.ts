@@ -1,0 +1,105 @@
+/**
+ * The suites `npm test` runs against a started test stack, each reduced to a count of
+ * passed and failed tests so the run can end with one `N passed, M failed` line.
+ *
+ *   pgTAP       pg_prove over tests/**\/*.test.sql
+ *   deno        deno test over tests/ (unit, integration, end-to-end)
+ *   typecheck   deno check over local-stack/, functions/ and tests/
+ *   db lint     supabase db lint (plpgsql_check) must report no error
+ */
+import { join, relative } from "node:path";
+import { cliDbUrl, supabaseCli } from "./database.ts";
+import { ROOT } from "./profile.ts";
+import type { Stack } from "./stack.ts";
+
+export interface SuiteResult {
+  name: string;
+  passed: number;
+  failed: number;
+  note?: string;
+}
+
+function walk(dir: string, match: (name: string) => boolean): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) found.push(...walk(path, match));
+    else if (match(entry.name)) found.push(path);
+  }
+  return found.sort();
+}
+
+/** Runs a command with its output passed through live, and also captured for counting. */
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: { writeSync(p: Uint8Array): number }) => {
+    for await (const chunk of stream) {
+      sink.writeSync(chunk);
+      text += decoder.decode(chunk, { stream: true });
+    }
+  };
+  const [status] = await Promise.all([child.status, pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  return { ok: status.success, text };
+}
+
+const heading = (s: string) => console.log(`\n\x1b[1m== ${s} ==\x1b[0m`);
+
+export async function pgTap(stack: Stack): Promise<SuiteResult> {
+  heading("pgTAP (pg_prove)");
+  const files = walk(join(ROOT, "tests"), (n) => n.endsWith(".test.sql")).map((f) => relative(ROOT, f));
+  if (files.length === 0) return { name: "pgTAP", passed: 0, failed: 0, note: "no .test.sql files" };
+  const { text } = await run("pg_prove", [
+    "--host=127.0.0.1",
+    `--port=${stack.profile.dbPort}`,
+    "--username=postgres",
+    "--dbname=postgres",
+    "--failures",
+    ...files,
+  ], { PGPASSWORD: "postgres" });
+  // prove's summary: "Files=3, Tests=41, ..." and, on failure, "Failed 2/10 subtests" per file.
+  const total = Number(text.match(/Files=\d+, Tests=(\d+)/)?.[1] ?? 0);
+  let failed = [...text.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, m) => n + Number(m[1]), 0);
+  // A file that died before finishing its plan counts as one failure more.
+  failed += [...text.matchAll(/Parse errors:|Non-zero exit status|No subtests run/g)].length;
+  if (total === 0 && failed === 0) failed = 1;
+  return { name: "pgTAP", passed: Math.max(0, total - failed), failed };
+}
+
+export async function denoTest(stack: Stack): Promise<SuiteResult> {
+  heading("deno test");
+  const { text } = await run(Deno.execPath(), ["test", "-A", `--config=${join(ROOT, "deno.json")}`, "tests/"], {
+    TRIBUTARY_API_URL: stack.profile.apiUrl,
+    TRIBUTARY_DB_URL: stack.profile.dbUrl,
+    TRIBUTARY_ANON_KEY: stack.keys.anon,
+    TRIBUTARY_SERVICE_ROLE_KEY: stack.keys.serviceRole,
+    TRIBUTARY_FUNCTION_LOG: stack.functionLog,
+    NO_COLOR: "1",
+  });
+  // "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 10 passed | 2 failed (4s)"
+  const summary = text.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+  if (!summary) return { name: "deno test", passed: 0, failed: 1, note: "no summary line (did it compile?)" };
+  return { name: "deno test", passed: Number(summary[1]), failed: Number(summary[2]) };
+}
+
+export async function typeCheck(): Promise<SuiteResult> {
+  heading("deno check");
+  const { ok } = await run(Deno.execPath(), ["check", `--config=${join(ROOT, "deno.json")}`, "local-stack/", "functions/", "tests/"]);
+  return { name: "typecheck", passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+}
+
+export async function dbLint(stack: Stack): Promise<SuiteResult> {
+  heading("supabase db lint");
+  const { ok, output } = await supabaseCli([
+    "db",
+    "lint",
+    `--remote=${cliDbUrl(stack.profile)}`,
+    "--level",
+    "warning",
+    "--fail-on",
+    "error",
+  ]);
+  console.log(output.trim());
+  return { name: "db lint", passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+}
