@@ -32,9 +32,25 @@ function progress(started: number) {
   return (step: string) => console.log(dim(`[stack] ${step} (${((performance.now() - started) / 1000).toFixed(1)}s)`));
 }
 
-async function start() {
+const testStackOptions = () => {
+  if (!Deno.env.get("TRIBUTARY_FUNCTIONS_ENV")) {
+    Deno.env.set("TRIBUTARY_FUNCTIONS_ENV", join(ROOT, "tests", "fixtures", "functions.env"));
+  }
+  return {
+    extraFunctionConfigs: [join(ROOT, "tests", "fixtures", "config.toml")],
+    extraFunctionFolders: [join(ROOT, "tests", "fixtures", "functions")],
+  };
+};
+
+/** `start --test-stack` serves the test profile, for running single test files by hand. */
+async function start(testStack: boolean) {
   const started = performance.now();
-  const stack = await startStack(profileFor("dev"), { echoFunctionLogs: true, watch: true, onStep: progress(started) });
+  const stack = await startStack(profileFor(testStack ? "test" : "dev"), {
+    ...(testStack ? testStackOptions() : {}),
+    echoFunctionLogs: true,
+    watch: true,
+    onStep: progress(started),
+  });
   console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}\n`);
   printStatus(stack);
   console.log(dim(`\nFunction logs: ${stack.functionLog}\nPress Ctrl-C to stop.`));
@@ -52,14 +68,7 @@ async function start() {
 
 async function test() {
   const started = performance.now();
-  if (!Deno.env.get("TRIBUTARY_FUNCTIONS_ENV")) {
-    Deno.env.set("TRIBUTARY_FUNCTIONS_ENV", join(ROOT, "tests", "fixtures", "functions.env"));
-  }
-  const stack = await startStack(profileFor("test"), {
-    extraFunctionConfigs: [join(ROOT, "tests", "fixtures", "config.toml")],
-    extraFunctionFolders: [join(ROOT, "tests", "fixtures", "functions")],
-    onStep: progress(started),
-  });
+  const stack = await startStack(profileFor("test"), { ...testStackOptions(), onStep: progress(started) });
   const results: SuiteResult[] = [];
   let interrupted = false;
   const interrupt = () => {
@@ -88,7 +97,7 @@ async function test() {
 
 const command = Deno.args[0] ?? "start";
 try {
-  if (command === "start") await start();
+  if (command === "start") await start(Deno.args.includes("--test-stack"));
   else if (command === "test") await test();
   else {
     console.error(`unknown command "${command}"; use start or test`);

@@ -35,7 +35,7 @@ export interface NetWorkerOptions {
   /** pg_net.batch_size: at most this many requests in flight. */
   batchSize?: number;
   pollIntervalMs?: number;
-  /** How often expired responses (older than pg_net.ttl) are deleted. */
+  /** Expired responses (older than pg_net.ttl) are deleted at most this often. */
   ttlSweepIntervalMs?: number;
 }
 
@@ -64,7 +64,7 @@ async function send(request: QueuedRequest): Promise<Outcome> {
     const response = await fetch(request.url, {
       method: request.method,
       headers,
-      body: request.body && request.body.length > 0 ? request.body : undefined,
+      body: request.body && request.body.length > 0 ? new Uint8Array(request.body) : undefined,
       redirect: "manual", // curl, as pg_net configures it, does not follow redirects
       signal: timeout,
     });
@@ -155,6 +155,7 @@ export function startNetWorker(sql: Sql, options: NetWorkerOptions = {}) {
         }
         if (claimed.length === room) again = true;
       } while (again);
+      await sweepExpired();
     } catch (e) {
       if (!stopped) console.error("[net] queue read failed:", e);
     } finally {
@@ -162,7 +163,11 @@ export function startNetWorker(sql: Sql, options: NetWorkerOptions = {}) {
     }
   }
 
+  let lastSweep = 0;
+  /** pg_net deletes expired responses on each pass of its loop; so do we, throttled. */
   async function sweepExpired() {
+    if (performance.now() - lastSweep < (options.ttlSweepIntervalMs ?? 1000)) return;
+    lastSweep = performance.now();
     await sql`
       with expired as (
         select ctid from net._http_response
@@ -176,14 +181,12 @@ export function startNetWorker(sql: Sql, options: NetWorkerOptions = {}) {
 
   const listening = sql.listen("tributary_net_wake", () => void drain(), () => void drain());
   const poll = setInterval(() => void drain(), options.pollIntervalMs ?? 1000);
-  const sweep = setInterval(() => void sweepExpired(), options.ttlSweepIntervalMs ?? 60_000);
 
   return {
     ready: listening.then(() => {}),
     async stop() {
       stopped = true;
       clearInterval(poll);
-      clearInterval(sweep);
       await (await listening).unlisten().catch(() => {});
       await Promise.allSettled([...pending]);
     },

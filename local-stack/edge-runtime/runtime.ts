@@ -56,7 +56,7 @@ class Worker {
   retiring = false;
   #process: Deno.ChildProcess;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #killTimer: number;
+  #killTimer: ReturnType<typeof setTimeout>;
 
   readonly wallClockMs: number;
 
@@ -269,7 +269,7 @@ export function watchFunctionFolders(folders: string[], runtime: EdgeRuntime): (
       return false;
     }
   }), { recursive: true });
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   (async () => {
     for await (const _ of watcher) {
       clearTimeout(timer);

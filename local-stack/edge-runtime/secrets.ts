@@ -6,13 +6,18 @@
 import { existsSync } from "node:fs";
 import { parse } from "dotenv";
 
+const warned = new Set<string>();
+
 export function loadFunctionSecrets(files: string[]): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const file of files) {
     if (!existsSync(file)) continue;
     for (const [name, value] of Object.entries(parse(Deno.readTextFileSync(file)))) {
       if (name.startsWith("SUPABASE_")) {
-        console.warn(`[functions] ${file}: env name cannot start with SUPABASE_, skipping ${name}`);
+        if (!warned.has(`${file}:${name}`)) {
+          warned.add(`${file}:${name}`);
+          console.warn(`[functions] ${file}: env name cannot start with SUPABASE_, skipping ${name}`);
+        }
         continue;
       }
       secrets[name] = value;

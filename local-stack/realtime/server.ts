@@ -31,7 +31,7 @@ interface Channel {
   token: string;
   claims: Claims;
   permissions: Permissions;
-  expiry?: number;
+  expiry?: ReturnType<typeof setTimeout>;
 }
 
 /** A database broadcast: one committed row of realtime.messages. */
