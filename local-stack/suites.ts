@@ -69,7 +69,7 @@ export async function pgTap(stack: Stack): Promise<SuiteResult> {
 
 export async function denoTest(stack: Stack): Promise<SuiteResult> {
   heading("deno test");
-  const { text } = await run(Deno.execPath(), ["test", "-A", `--config=${join(ROOT, "deno.json")}`, "tests/"], {
+  const { text } = await run(Deno.execPath(), ["test", "-A", "--parallel", `--config=${join(ROOT, "deno.json")}`, "tests/"], {
     TRIBUTARY_API_URL: stack.profile.apiUrl,
     TRIBUTARY_DB_URL: stack.profile.dbUrl,
     TRIBUTARY_ANON_KEY: stack.keys.anon,
