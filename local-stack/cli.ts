@@ -4,11 +4,13 @@
  *   start   bring up the dev stack on 54321/54322, print its status, serve until Ctrl-C
  *   test    bring up a throwaway stack on 55321/55322, run every suite, print
  *           `N passed, M failed`, exit non-zero on any failure
+ *   types   regenerate functions/_shared/database.types.ts from the running dev stack
  */
 import { join } from "node:path";
+import { generateTypes, TYPES_FILE } from "./database.ts";
 import { profile as profileFor, ROOT } from "./profile.ts";
 import { type Stack, startStack } from "./stack.ts";
-import { dbLint, denoTest, pgTap, type SuiteResult, typeCheck } from "./suites.ts";
+import { dbLint, denoTest, generatedTypes, pgTap, type SuiteResult, typeCheck } from "./suites.ts";
 
 const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
 const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
@@ -78,6 +80,7 @@ async function test() {
   try {
     results.push(await pgTap(stack));
     results.push(await denoTest(stack));
+    results.push(await generatedTypes(stack));
     results.push(await typeCheck());
     results.push(await dbLint(stack));
   } finally {
@@ -99,8 +102,12 @@ const command = Deno.args[0] ?? "start";
 try {
   if (command === "start") await start(Deno.args.includes("--test-stack"));
   else if (command === "test") await test();
+  else if (command === "types") {
+    await Deno.writeTextFile(TYPES_FILE, await generateTypes(profileFor("dev")));
+    console.log(`wrote ${TYPES_FILE}`);
+  }
   else {
-    console.error(`unknown command "${command}"; use start or test`);
+    console.error(`unknown command "${command}"; use start, test or types`);
     Deno.exit(2);
   }
 } catch (e) {

@@ -4,11 +4,12 @@
  *
  *   pgTAP       pg_prove over tests/**\/*.test.sql
  *   deno        deno test over tests/ (unit, integration, end-to-end)
+ *   types       functions/_shared/database.types.ts matches `supabase gen types`
  *   typecheck   deno check over local-stack/, functions/ and tests/
  *   db lint     supabase db lint (plpgsql_check) must report no error
  */
 import { join, relative } from "node:path";
-import { cliDbUrl, supabaseCli } from "./database.ts";
+import { cliDbUrl, generateTypes, supabaseCli, TYPES_FILE } from "./database.ts";
 import { ROOT } from "./profile.ts";
 import type { Stack } from "./stack.ts";
 
@@ -81,6 +82,18 @@ export async function denoTest(stack: Stack): Promise<SuiteResult> {
   const summary = text.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   if (!summary) return { name: "deno test", passed: 0, failed: 1, note: "no summary line (did it compile?)" };
   return { name: "deno test", passed: Number(summary[1]), failed: Number(summary[2]) };
+}
+
+export async function generatedTypes(stack: Stack): Promise<SuiteResult> {
+  heading("supabase gen types");
+  const fresh = await generateTypes(stack.profile);
+  const committed = await Deno.readTextFile(TYPES_FILE).catch(() => "");
+  if (fresh === committed) {
+    console.log(`${relative(ROOT, TYPES_FILE)} matches the migrations`);
+    return { name: "types", passed: 1, failed: 0 };
+  }
+  console.log(`${relative(ROOT, TYPES_FILE)} is out of date: run \`npm start\`, then \`npm run types\`, and commit it`);
+  return { name: "types", passed: 0, failed: 1 };
 }
 
 export async function typeCheck(): Promise<SuiteResult> {
