@@ -2,7 +2,7 @@
  * One local stack, start to stop: Postgres, the platform stand-ins, our migrations,
  * the pg_net worker, Realtime, and the gateway with the Edge runtime.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { applyStandIns, pushMigrations } from "./database.ts";
@@ -37,6 +37,24 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+const lockFile = (profile: Profile) => join(profile.stateDir, "stack.pid");
+
+/**
+ * One stack per profile at a time: a second `npm start` (or `npm test`) would stop the
+ * first one's Postgres. A pid file left by a killed stack is stale and is taken over.
+ */
+async function claimProfile(profile: Profile) {
+  mkdirSync(profile.stateDir, { recursive: true });
+  const pid = Number(await Deno.readTextFile(lockFile(profile)).catch(() => ""));
+  if (pid && pid !== Deno.pid && existsSync(`/proc/${pid}`)) {
+    throw new Error(
+      `Another Tributary ${profile.name} stack is running (pid ${pid}). ` +
+        `Stop it with Ctrl-C in its terminal or \`kill ${pid}\`, then try again.`,
+    );
+  }
+  await Deno.writeTextFile(lockFile(profile), String(Deno.pid));
+}
+
 export async function startStack(profile: Profile, options: StackOptions = {}): Promise<Stack> {
   const step = options.onStep ?? (() => {});
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -51,6 +69,8 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
   };
 
   try {
+    await claimProfile(profile);
+    cleanups.push(() => Deno.remove(lockFile(profile)).catch(() => {}));
     await assertPortFree(profile.apiPort, "API gateway", "TRIBUTARY_API_PORT");
     step("postgres");
     const cluster = await startCluster(profile);

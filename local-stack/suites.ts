@@ -30,9 +30,16 @@ function walk(dir: string, match: (name: string) => boolean): string[] {
   return found.sort();
 }
 
+/** No suite may hang CI: past this, it is killed and counted as failed. */
+const SUITE_TIMEOUT_MS = 20 * 60 * 1000;
+
 /** Runs a command with its output passed through live, and also captured for counting. */
 async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   const child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" }).spawn();
+  const timer = setTimeout(() => {
+    console.error(`\n${cmd} ${args.join(" ")} ran past ${SUITE_TIMEOUT_MS / 60000} minutes; killing it`);
+    child.kill("SIGKILL");
+  }, SUITE_TIMEOUT_MS);
   let text = "";
   const decoder = new TextDecoder();
   const pump = async (stream: ReadableStream<Uint8Array>, sink: { writeSync(p: Uint8Array): number }) => {
@@ -42,6 +49,7 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
     }
   };
   const [status] = await Promise.all([child.status, pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  clearTimeout(timer);
   return { ok: status.success, text };
 }
 
