@@ -43,10 +43,14 @@ if ((${#missing[@]})); then
 fi
 
 # --- npm packages ---------------------------------------------------------------
-# npm ci only when the lockfile changed since the last install.
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+# Only when package.json or the lockfile changed since the last install. Not `npm ci`:
+# npm 11 leaves other platforms' optional binaries (Deno's, the CLI's) out of the
+# lockfile and then `npm ci` calls it out of sync. Versions are pinned exactly in
+# package.json, and --no-save keeps the lockfile as committed.
+if [[ ! -f node_modules/.package-lock.json || package.json -nt node_modules/.package-lock.json ||
+      package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "npm install"
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 # The deno npm package resolves its native binary on first use.
 node node_modules/deno/bin.cjs --version >/dev/null
