@@ -2,7 +2,7 @@
  * One local stack, start to stop: Postgres, the platform stand-ins, our migrations,
  * the pg_net worker, Realtime, and the gateway with the Edge runtime.
  */
-import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { applyStandIns, pushMigrations } from "./database.ts";
@@ -46,13 +46,24 @@ const lockFile = (profile: Profile) => join(profile.stateDir, "stack.pid");
 async function claimProfile(profile: Profile) {
   mkdirSync(profile.stateDir, { recursive: true });
   const pid = Number(await Deno.readTextFile(lockFile(profile)).catch(() => ""));
-  if (pid && pid !== Deno.pid && existsSync(`/proc/${pid}`)) {
+  if (pid && pid !== Deno.pid && isStackProcess(pid)) {
     throw new Error(
       `Another Tributary ${profile.name} stack is running (pid ${pid}). ` +
         `Stop it with Ctrl-C in its terminal or \`kill ${pid}\`, then try again.`,
     );
   }
   await Deno.writeTextFile(lockFile(profile), String(Deno.pid));
+}
+
+/** Alive (not a zombie) and running our CLI, so a recycled pid is not mistaken for a stack. */
+function isStackProcess(pid: number): boolean {
+  try {
+    const state = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]?.[0];
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return state !== "Z" && cmdline.includes("local-stack/cli.ts");
+  } catch {
+    return false;
+  }
 }
 
 export async function startStack(profile: Profile, options: StackOptions = {}): Promise<Stack> {
