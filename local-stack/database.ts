@@ -52,6 +52,25 @@ export async function pushMigrations(profile: Profile): Promise<string> {
   return output;
 }
 
+/**
+ * What a hosted project sets once by hand (see README): where sync.dispatch finds the
+ * project and the secret that workers accept. The local stack writes them itself; the
+ * worker secret is made once per database and kept.
+ */
+export async function writeDispatchSecrets(sql: Sql, projectUrl: string) {
+  await sql.begin(async (tx) => {
+    const upsert = async (name: string, value: string | null, description: string) => {
+      const [existing] = await tx`select id from vault.secrets where name = ${name}`;
+      if (existing && value !== null) await tx`select vault.update_secret(${existing.id}, ${value})`;
+      if (!existing) {
+        await tx`select vault.create_secret(${value ?? crypto.randomUUID() + crypto.randomUUID()}, ${name}, ${description})`;
+      }
+    };
+    await upsert("tributary_project_url", projectUrl, "Base URL sync.dispatch posts to");
+    await upsert("tributary_worker_secret", null, "Bearer token sync-<provider> functions accept from sync.dispatch");
+  });
+}
+
 export const TYPES_FILE = join(ROOT, "functions", "_shared", "database.types.ts");
 const TYPED_SCHEMAS = "sync,synced";
 

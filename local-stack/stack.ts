@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { applyStandIns, pushMigrations } from "./database.ts";
+import { applyStandIns, pushMigrations, writeDispatchSecrets } from "./database.ts";
 import { FunctionCatalog } from "./edge-runtime/functions-config.ts";
 import { EdgeRuntime, watchFunctionFolders } from "./edge-runtime/runtime.ts";
 import { loadFunctionSecrets } from "./edge-runtime/secrets.ts";
@@ -93,6 +93,7 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
     await applyStandIns(sql);
     step("migrations (supabase db push)");
     await pushMigrations(profile);
+    await writeDispatchSecrets(sql, profile.apiUrl);
 
     step("services");
     const net = startNetWorker(sql);

@@ -5,6 +5,262 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "sync": {
     Tables: {
+      "connections": {
+        Row: {
+          "account": NonNullable<Json>;
+          "auto_sync": boolean;
+          "cadence": string;
+          "consecutive_failures": number;
+          "created_at": string;
+          "credentials_secret_id": string | null;
+          "high_watermark": Json | null;
+          "id": string;
+          "label": string;
+          "last_synced_at": string | null;
+          "lookback_days": number;
+          "next_sync_at": string | null;
+          "owner_id": string;
+          "provider": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account"?: NonNullable<Json>;
+          "auto_sync"?: boolean;
+          "cadence"?: string;
+          "consecutive_failures"?: number;
+          "created_at"?: string;
+          "credentials_secret_id"?: string | null;
+          "high_watermark"?: Json | null;
+          "id"?: string;
+          "label": string;
+          "last_synced_at"?: string | null;
+          "lookback_days"?: number;
+          "next_sync_at"?: string | null;
+          "owner_id": string;
+          "provider": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "account"?: NonNullable<Json>;
+          "auto_sync"?: boolean;
+          "cadence"?: string;
+          "consecutive_failures"?: number;
+          "created_at"?: string;
+          "credentials_secret_id"?: string | null;
+          "high_watermark"?: Json | null;
+          "id"?: string;
+          "label"?: string;
+          "last_synced_at"?: string | null;
+          "lookback_days"?: number;
+          "next_sync_at"?: string | null;
+          "owner_id"?: string;
+          "provider"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "connections_provider_fkey";
+            columns: ["provider"];
+            isOneToOne: false;
+            referencedRelation: "providers";
+            referencedColumns: ["name"];
+          },
+          {
+            foreignKeyName: "connections_provider_fkey";
+            columns: ["provider"];
+            isOneToOne: false;
+            referencedRelation: "queue_health";
+            referencedColumns: ["provider"];
+          },
+        ];
+      };
+      "job_events": {
+        Row: {
+          "attempt": number;
+          "created_at": string;
+          "data": Json | null;
+          "event": string;
+          "id": number;
+          "job_id": string;
+          "message": string | null;
+          "owner_id": string;
+          "status": Database["sync"]["Enums"]["job_status"];
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempt"?: number;
+          "created_at"?: string;
+          "data"?: Json | null;
+          "event": string;
+          "id"?: never;
+          "job_id": string;
+          "message"?: string | null;
+          "owner_id": string;
+          "status": Database["sync"]["Enums"]["job_status"];
+        };
+        Update: {
+          "attempt"?: number;
+          "created_at"?: string;
+          "data"?: Json | null;
+          "event"?: string;
+          "id"?: never;
+          "job_id"?: string;
+          "message"?: string | null;
+          "owner_id"?: string;
+          "status"?: Database["sync"]["Enums"]["job_status"];
+        };
+        Relationships: [
+          {
+            foreignKeyName: "job_events_job_id_fkey";
+            columns: ["job_id"];
+            isOneToOne: false;
+            referencedRelation: "jobs";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "jobs": {
+        Row: {
+          "attempts": number;
+          "connection_id": string;
+          "created_at": string;
+          "cursor": Json | null;
+          "dry_run": boolean;
+          "finished_at": string | null;
+          "id": string;
+          "kind": string;
+          "lane": number;
+          "last_error": string | null;
+          "lease_expires_at": string | null;
+          "lease_seconds": number;
+          "lease_token": string | null;
+          "max_attempts": number;
+          "owner_id": string;
+          "params": NonNullable<Json>;
+          "priority": number;
+          "progress": NonNullable<Json>;
+          "provider": string;
+          "run_at": string;
+          "started_at": string | null;
+          "stats": NonNullable<Json>;
+          "status": Database["sync"]["Enums"]["job_status"];
+          "updated_at": string;
+          "worker": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "connection_id": string;
+          "created_at"?: string;
+          "cursor"?: Json | null;
+          "dry_run"?: boolean;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "lane"?: number;
+          "last_error"?: string | null;
+          "lease_expires_at"?: string | null;
+          "lease_seconds"?: number;
+          "lease_token"?: string | null;
+          "max_attempts"?: number;
+          "owner_id": string;
+          "params"?: NonNullable<Json>;
+          "priority"?: number;
+          "progress"?: NonNullable<Json>;
+          "provider": string;
+          "run_at"?: string;
+          "started_at"?: string | null;
+          "stats"?: NonNullable<Json>;
+          "status"?: Database["sync"]["Enums"]["job_status"];
+          "updated_at"?: string;
+          "worker"?: string | null;
+        };
+        Update: {
+          "attempts"?: number;
+          "connection_id"?: string;
+          "created_at"?: string;
+          "cursor"?: Json | null;
+          "dry_run"?: boolean;
+          "finished_at"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "lane"?: number;
+          "last_error"?: string | null;
+          "lease_expires_at"?: string | null;
+          "lease_seconds"?: number;
+          "lease_token"?: string | null;
+          "max_attempts"?: number;
+          "owner_id"?: string;
+          "params"?: NonNullable<Json>;
+          "priority"?: number;
+          "progress"?: NonNullable<Json>;
+          "provider"?: string;
+          "run_at"?: string;
+          "started_at"?: string | null;
+          "stats"?: NonNullable<Json>;
+          "status"?: Database["sync"]["Enums"]["job_status"];
+          "updated_at"?: string;
+          "worker"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "jobs_connection_id_fkey";
+            columns: ["connection_id"];
+            isOneToOne: false;
+            referencedRelation: "connections";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "jobs_provider_fkey";
+            columns: ["provider"];
+            isOneToOne: false;
+            referencedRelation: "providers";
+            referencedColumns: ["name"];
+          },
+          {
+            foreignKeyName: "jobs_provider_fkey";
+            columns: ["provider"];
+            isOneToOne: false;
+            referencedRelation: "queue_health";
+            referencedColumns: ["provider"];
+          },
+        ];
+      };
+      "providers": {
+        Row: {
+          "bucket_refilled_at": string | null;
+          "bucket_tokens": number | null;
+          "burst": number | null;
+          "created_at": string;
+          "enabled": boolean;
+          "max_concurrency": number | null;
+          "name": string;
+          "requests_per_minute": number | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket_refilled_at"?: string | null;
+          "bucket_tokens"?: number | null;
+          "burst"?: number | null;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "max_concurrency"?: number | null;
+          "name": string;
+          "requests_per_minute"?: number | null;
+        };
+        Update: {
+          "bucket_refilled_at"?: string | null;
+          "bucket_tokens"?: number | null;
+          "burst"?: number | null;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "max_concurrency"?: number | null;
+          "name"?: string;
+          "requests_per_minute"?: number | null;
+        };
+        Relationships: [];
+      };
       "settings": {
         Row: {
           "alert_failure_threshold": number;
@@ -41,13 +297,108 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      "queue_health": {
+        Row: {
+          "cancelled": number | null;
+          "failed": number | null;
+          "failures_last_hour": number | null;
+          "max_concurrency": number | null;
+          "oldest_runnable_age_seconds": number | null;
+          "paused_reason": string | null;
+          "processing_enabled": boolean | null;
+          "provider": string;
+          "queued": number | null;
+          "requests_per_minute": number | null;
+          "runnable": number | null;
+          "running": number | null;
+          "succeeded": number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
+      "cancel": { Args: { "job_id": string }; Returns: boolean };
+      "checkpoint": {
+        Args: { "cursor": Json; "job_id": string; "lease_token": string; "progress": Json; "stats"?: Json };
+        Returns: boolean;
+      };
+      "claim": {
+        Args: { "lease_seconds"?: number; "max_jobs"?: number; "provider": string; "worker": string };
+        Returns: {
+          "attempts": number;
+          "connection_id": string;
+          "created_at": string;
+          "cursor": Json | null;
+          "dry_run": boolean;
+          "finished_at": string | null;
+          "id": string;
+          "kind": string;
+          "lane": number;
+          "last_error": string | null;
+          "lease_expires_at": string | null;
+          "lease_seconds": number;
+          "lease_token": string | null;
+          "max_attempts": number;
+          "owner_id": string;
+          "params": NonNullable<Json>;
+          "priority": number;
+          "progress": NonNullable<Json>;
+          "provider": string;
+          "run_at": string;
+          "started_at": string | null;
+          "stats": NonNullable<Json>;
+          "status": Database["sync"]["Enums"]["job_status"];
+          "updated_at": string;
+          "worker": string | null;
+        }[];
+        SetofOptions: {
+          from: "*";
+          to: "jobs";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
+      "cleanup": { Args: { "older_than"?: string }; Returns: number };
+      "complete": {
+        Args: { "cursor"?: Json; "job_id": string; "lease_token": string; "stats"?: Json };
+        Returns: boolean;
+      };
+      "dispatch": { Args: { "provider"?: string }; Returns: number };
+      "enqueue": {
+        Args: {
+          "connection_id": string;
+          "kind"?: string;
+          "params"?: Json;
+          "priority"?: number;
+          "run_at"?: string;
+        };
+        Returns: string;
+      };
+      "fail": {
+        Args: {
+          "error": string;
+          "job_id": string;
+          "lease_token": string;
+          "retry_after_seconds"?: number;
+          "retryable"?: boolean;
+        };
+        Returns: boolean;
+      };
+      "is_admin": { Args: Record<PropertyKey, never>; Returns: boolean };
+      "normalize_progress": { Args: { "current_progress": Json; "update_progress": Json }; Returns: Json };
+      "pause": { Args: { "reason": string }; Returns: undefined };
+      "reset_stale": { Args: Record<PropertyKey, never>; Returns: number };
+      "resume": { Args: Record<PropertyKey, never>; Returns: undefined };
+      "retry": { Args: { "job_id": string }; Returns: string };
+      "retry_delay": { Args: { "attempt": number }; Returns: string };
+      "schedule_due": { Args: Record<PropertyKey, never>; Returns: number };
+      "take_token": { Args: { "cost"?: number; "provider": string }; Returns: number };
       "tick": { Args: Record<PropertyKey, never>; Returns: undefined };
+      "try_uuid": { Args: { "value": string }; Returns: string };
     };
     Enums: {
-      [_ in never]: never;
+      "job_status": "queued" | "running" | "succeeded" | "failed" | "cancelled";
     };
     CompositeTypes: {
       [_ in never]: never;
@@ -55,7 +406,80 @@ export type Database = {
   };
   "synced": {
     Tables: {
-      [_ in never]: never;
+      "ad_metrics_daily": {
+        Row: {
+          "account_id": string;
+          "campaign_id": string;
+          "campaign_name": string | null;
+          "clicks": number;
+          "connection_id": string;
+          "conversions": number;
+          "currency": string | null;
+          "date": string;
+          "impressions": number;
+          "owner_id": string;
+          "provider": string;
+          "spend": number;
+          "synced_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "campaign_id": string;
+          "campaign_name"?: string | null;
+          "clicks"?: number;
+          "connection_id": string;
+          "conversions"?: number;
+          "currency"?: string | null;
+          "date": string;
+          "impressions"?: number;
+          "owner_id": string;
+          "provider": string;
+          "spend"?: number;
+          "synced_at"?: string;
+        };
+        Update: {
+          "account_id"?: string;
+          "campaign_id"?: string;
+          "campaign_name"?: string | null;
+          "clicks"?: number;
+          "connection_id"?: string;
+          "conversions"?: number;
+          "currency"?: string | null;
+          "date"?: string;
+          "impressions"?: number;
+          "owner_id"?: string;
+          "provider"?: string;
+          "spend"?: number;
+          "synced_at"?: string;
+        };
+        Relationships: [];
+      };
+      "records": {
+        Row: {
+          "connection_id": string;
+          "data": NonNullable<Json>;
+          "external_id": string;
+          "owner_id": string;
+          "synced_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "connection_id": string;
+          "data": NonNullable<Json>;
+          "external_id": string;
+          "owner_id": string;
+          "synced_at"?: string;
+        };
+        Update: {
+          "connection_id"?: string;
+          "data"?: NonNullable<Json>;
+          "external_id"?: string;
+          "owner_id"?: string;
+          "synced_at"?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
@@ -171,7 +595,9 @@ export type CompositeTypes<
 
 export const Constants = {
   "sync": {
-    Enums: {},
+    Enums: {
+      "job_status": ["queued", "running", "succeeded", "failed", "cancelled"],
+    },
   },
   "synced": {
     Enums: {},

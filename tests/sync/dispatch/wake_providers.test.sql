@@ -1,0 +1,33 @@
+-- dispatch posts once per provider with runnable jobs, to its function, with the
+-- worker secret from Vault; nothing when paused or when there is no work.
+begin;
+create extension if not exists pgtap with schema extensions;
+\ir ../_fixtures.sql
+select plan(6);
+
+-- A test's own Vault secrets (rolled back with it); earlier ones are renamed out of the way.
+update vault.secrets set name = name || '-saved-' || id where name in ('tributary_project_url', 'tributary_worker_secret');
+select vault.create_secret('http://127.0.0.1:9', 'tributary_project_url');
+select vault.create_secret('worker-secret-for-test', 'tributary_worker_secret');
+
+select pg_temp.make_provider() as busy \gset
+select pg_temp.make_provider() as idle \gset
+select sync.enqueue(pg_temp.make_connection(pg_temp.make_owner(), :'busy'), 'k' || i) from generate_series(1, 3) i;
+select coalesce(max(id), 0) as before from net.http_request_queue \gset
+
+select is(sync.dispatch(:'busy'), 1, 'one request for the busy provider');
+select is(sync.dispatch(:'idle'), 0, 'none for a provider without work');
+select is((select url from net.http_request_queue where id > :'before'::bigint order by id limit 1),
+  'http://127.0.0.1:9/functions/v1/sync-' || :'busy', 'to the provider''s function');
+select is((select headers ->> 'Authorization' from net.http_request_queue where id > :'before'::bigint order by id limit 1),
+  'Bearer worker-secret-for-test', 'authorised by the worker secret');
+
+select sync.pause('testing');
+select is(sync.dispatch(:'busy'), 0, 'paused: nobody is woken');
+select sync.resume();
+
+update vault.secrets set name = 'gone' where name = 'tributary_worker_secret';
+select is(sync.dispatch(:'busy'), 0, 'without the secret, nothing is sent');
+
+select * from finish();
+rollback;
