@@ -1,7 +1,7 @@
 /**
  * A profile is one local stack: its ports and its state folder. `npm start` runs the
- * `dev` profile; `npm test` runs a throwaway `test` profile on other ports, so the two
- * can run side by side.
+ * `dev` profile; `npm test` runs a throwaway `test` profile on other ports, and the
+ * benchmarks a throwaway `bench` database, so all three can run side by side.
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
 export interface Profile {
-  name: "dev" | "test";
+  name: ProfileName;
   apiPort: number;
   dbPort: number;
   /** Git-ignored folder for logs, pid files and (for non-root users) the Postgres data dir. */
@@ -28,10 +28,18 @@ function port(envName: string, fallback: number): number {
   return n;
 }
 
-export function profile(name: "dev" | "test"): Profile {
+export type ProfileName = "dev" | "test" | "bench";
+
+const DEFAULT_PORTS: Record<ProfileName, [api: number, db: number]> = {
+  dev: [54321, 54322],
+  test: [55321, 55322],
+  bench: [56321, 56322],
+};
+
+export function profile(name: ProfileName): Profile {
   const dev = name === "dev";
-  const apiPort = port("TRIBUTARY_API_PORT", dev ? 54321 : 55321);
-  const dbPort = port("TRIBUTARY_DB_PORT", dev ? 54322 : 55322);
+  const apiPort = port("TRIBUTARY_API_PORT", DEFAULT_PORTS[name][0]);
+  const dbPort = port("TRIBUTARY_DB_PORT", DEFAULT_PORTS[name][1]);
   return {
     name,
     apiPort,
