@@ -83,11 +83,18 @@ function serverConfig(profile: Profile): string {
     // TCP only: the Debian default socket dir needs root, and a socket in the repo
     // could exceed the 107-byte path limit.
     "unix_socket_directories = ''",
-    "shared_preload_libraries = 'pg_cron'",
+    // As on Supabase: pg_stat_statements is preloaded (create the extension to read it).
+    "shared_preload_libraries = 'pg_cron,pg_stat_statements'",
+    "pg_stat_statements.track = all",
     "cron.database_name = 'postgres'",
     // Background workers instead of libpq connections: no password needed for cron jobs.
     "cron.use_background_workers = on",
     "max_worker_processes = 32",
+    // The local Realtime server reads realtime.messages by logical replication, as
+    // hosted Realtime does.
+    "wal_level = logical",
+    "max_wal_senders = 10",
+    "max_replication_slots = 10",
     "max_connections = 200",
     "timezone = 'UTC'",
     "log_timezone = 'UTC'",
@@ -95,8 +102,10 @@ function serverConfig(profile: Profile): string {
     "log_line_prefix = '%m [%p] %q%u@%d '",
   ];
   if (profile.throwaway) {
-    // A throwaway test cluster trades crash safety for speed.
-    lines.push("fsync = off", "synchronous_commit = off", "full_page_writes = off");
+    // A throwaway cluster trades crash safety for speed. synchronous_commit stays on:
+    // logical replication (Realtime) only streams flushed WAL, so deferring the flush
+    // would delay every broadcast by up to the WAL writer's delay.
+    lines.push("fsync = off", "full_page_writes = off");
   }
   return lines.join("\n") + "\n";
 }

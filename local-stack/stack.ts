@@ -99,7 +99,7 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
     const net = startNetWorker(sql);
     cleanups.push(() => net.stop());
     const realtime = new RealtimeServer(sql);
-    const relay = relayDatabaseBroadcasts(sql, realtime);
+    const relay = relayDatabaseBroadcasts(profile.dbUrl, sql, realtime);
     cleanups.push(() => relay.stop());
     await Promise.all([net.ready, relay.ready]);
 

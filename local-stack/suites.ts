@@ -5,7 +5,7 @@
  *   pgTAP       pg_prove over tests/**\/*.test.sql
  *   deno        deno test over tests/ (unit, integration, end-to-end)
  *   types       functions/_shared/database.types.ts matches `supabase gen types`
- *   typecheck   deno check over local-stack/, functions/ and tests/
+ *   typecheck   deno check over local-stack/, functions/, tests/ and bench/
  *   db lint     supabase db lint (plpgsql_check) must report no error
  */
 import { join, relative } from "node:path";
@@ -106,7 +106,7 @@ export async function generatedTypes(stack: Stack): Promise<SuiteResult> {
 
 export async function typeCheck(): Promise<SuiteResult> {
   heading("deno check");
-  const { ok } = await run(Deno.execPath(), ["check", `--config=${join(ROOT, "deno.json")}`, "local-stack/", "functions/", "tests/"]);
+  const { ok } = await run(Deno.execPath(), ["check", `--config=${join(ROOT, "deno.json")}`, "local-stack/", "functions/", "tests/", "bench/"]);
   return { name: "typecheck", passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
 }
 

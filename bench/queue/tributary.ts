@@ -1,6 +1,6 @@
 /**
  * Tributary's side of the queue benchmark: `concurrency` sessions, each looping
- * sync.claim(batch) then completing what it got in one round trip, as a worker does.
+ * sync.claim(batch) then sync.complete_many on what it got, in one round trip.
  */
 import postgres from "postgres";
 import { percentile, result, timed, type ThroughputOptions, type ThroughputResult } from "./stats.ts";
@@ -43,8 +43,7 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
         // keeps two sessions' batches from deadlocking on them.
         claimed.sort((a, b) => a.connection_id.localeCompare(b.connection_id));
         await session`
-          select count(*) filter (where sync.complete(t.id, t.token))
-          from unnest(${claimed.map((c) => c.id)}::uuid[], ${claimed.map((c) => c.lease_token)}::uuid[]) as t(id, token)
+          select count(*) from sync.complete_many(${claimed.map((c) => c.id)}::uuid[], ${claimed.map((c) => c.lease_token)}::uuid[])
         `;
         done += claimed.length;
       }
@@ -64,7 +63,7 @@ export async function claimLatency(dbUrl: string, depth: number, samples: number
   const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
   const owners = Math.min(1000, depth);
   const { provider, connections } = await arrange(sql, owners);
-  await sql`alter table sync.jobs disable trigger jobs_publish_progress`;
+  await sql`alter table sync.jobs disable trigger jobs_publish_progress_on_insert`;
   try {
     for (let from = 0; from < depth; from += 100_000) {
       await sql`
@@ -76,7 +75,7 @@ export async function claimLatency(dbUrl: string, depth: number, samples: number
       `;
     }
   } finally {
-    await sql`alter table sync.jobs enable trigger jobs_publish_progress`;
+    await sql`alter table sync.jobs enable trigger jobs_publish_progress_on_insert`;
   }
   await sql`analyze sync.jobs`;
 

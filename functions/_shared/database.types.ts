@@ -147,8 +147,9 @@ export type Database = {
           "status": Database["sync"]["Enums"]["job_status"];
           "updated_at": string;
           "worker": string | null;
+          "progress_payload": Json | null;
         };
-        ComputedFields: never;
+        ComputedFields: "progress_payload";
         Insert: {
           "attempts"?: number;
           "connection_id": string;
@@ -364,6 +365,10 @@ export type Database = {
         Args: { "cursor"?: Json; "job_id": string; "lease_token": string; "stats"?: Json };
         Returns: boolean;
       };
+      "complete_many": {
+        Args: { "cursors"?: (Json)[]; "job_ids": (string)[]; "lease_tokens": (string)[]; "stats"?: Json };
+        Returns: string[];
+      };
       "dispatch": { Args: { "provider"?: string }; Returns: number };
       "enqueue": {
         Args: {
@@ -388,6 +393,15 @@ export type Database = {
       "is_admin": { Args: Record<PropertyKey, never>; Returns: boolean };
       "normalize_progress": { Args: { "current_progress": Json; "update_progress": Json }; Returns: Json };
       "pause": { Args: { "reason": string }; Returns: undefined };
+      "progress_payload": {
+        Args: {
+          "job": Omit<
+            Database["sync"]["Tables"]["jobs"]["Row"],
+            Database["sync"]["Tables"]["jobs"]["ComputedFields"]
+          >;
+        };
+        Returns: Json;
+      };
       "reset_stale": { Args: Record<PropertyKey, never>; Returns: number };
       "resume": { Args: Record<PropertyKey, never>; Returns: undefined };
       "retry": { Args: { "job_id": string }; Returns: string };

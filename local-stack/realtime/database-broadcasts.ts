@@ -1,37 +1,28 @@
 /**
- * Carries committed rows of realtime.messages to the Realtime server.
+ * Carries committed rows of realtime.messages to the Realtime server, the way hosted
+ * Realtime does: by logical replication of the `tributary_realtime` publication
+ * (sql/local/40_realtime.sql), on a temporary slot that disappears with the stack.
  *
- * The trigger in sql/local/40_realtime.sql NOTIFYs each broadcast row. Postgres hands
- * notifications to listeners only after commit and in commit order, so handling them
- * one after another, in arrival order, keeps that order on every socket, even when a
- * large message has to be read back from the table first.
+ * Logical decoding streams only committed transactions, in commit order, so handing
+ * each insert to the server as it arrives keeps that order on every socket, and a
+ * rolled-back broadcast never appears.
  */
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import type { RealtimeServer, StoredBroadcast } from "./server.ts";
 
-type Notice = StoredBroadcast | { id: string; inserted_at: string; fetch: true };
+type MessageRow = Partial<StoredBroadcast> & { extension?: string };
 
-export function relayDatabaseBroadcasts(sql: Sql, server: RealtimeServer) {
-  let chain = Promise.resolve();
-  let stopped = false;
+export function relayDatabaseBroadcasts(dbUrl: string, sql: Sql, server: RealtimeServer) {
+  const replication = postgres(dbUrl, {
+    publications: "tributary_realtime",
+    onnotice: () => {},
+    connection: { application_name: "tributary-realtime" },
+  });
 
-  async function handle(raw: string) {
-    const notice = JSON.parse(raw) as Notice;
-    if ("fetch" in notice) {
-      const [row] = await sql<StoredBroadcast[]>`
-        select id, topic, event, payload, private from realtime.messages
-        where id = ${notice.id} and inserted_at = ${notice.inserted_at}::timestamp
-      `;
-      if (row) server.deliver(row);
-      return;
-    }
-    server.deliver(notice);
-  }
-
-  const listening = sql.listen("tributary_realtime", (raw) => {
-    chain = chain.then(() => handle(raw)).catch((e) => {
-      if (!stopped) console.error("[realtime] could not relay a broadcast:", e);
-    });
+  const subscribed = replication.subscribe("insert:realtime.messages", (row: MessageRow | null) => {
+    // The rows Realtime's reader skips: authorization probes and anything incomplete.
+    if (!row || row.extension !== "broadcast" || !row.event || row.payload == null || row.private == null) return;
+    server.deliver({ id: row.id!, topic: row.topic!, event: row.event, payload: row.payload, private: row.private });
   });
 
   // Hosted Realtime drops message partitions after a few days; so do we.
@@ -40,12 +31,10 @@ export function relayDatabaseBroadcasts(sql: Sql, server: RealtimeServer) {
   }, 60 * 60 * 1000);
 
   return {
-    ready: listening.then(() => {}),
+    ready: subscribed.then(() => {}),
     async stop() {
-      stopped = true;
       clearInterval(sweep);
-      await (await listening).unlisten().catch(() => {});
-      await chain;
+      await replication.end({ timeout: 2 }).catch(() => {});
     },
   };
 }

@@ -1,9 +1,11 @@
 -- Stand-in: Supabase Realtime's SQL surface (schema `realtime`) for Broadcast.
 --
--- Hosted Realtime reads inserts into realtime.messages from the WAL and fans them out.
--- Here an AFTER INSERT trigger NOTIFYs the local Realtime server (local-stack/realtime/).
--- Postgres delivers notifications only at commit and in commit order, which gives the
--- same guarantees: a rolled-back send is never seen, and committed sends arrive in order.
+-- Hosted Realtime reads inserts into realtime.messages from the WAL through logical
+-- replication and fans them out. The local Realtime server (local-stack/realtime/) does
+-- the same: it subscribes to the publication below. Logical decoding streams only
+-- committed transactions, in commit order, so a rolled-back send is never seen and
+-- committed sends arrive in order. (Not NOTIFY: its commit-time lock would serialise
+-- every transaction that broadcasts, which on a busy queue is every transaction.)
 
 create schema if not exists realtime;
 grant usage on schema realtime to postgres, anon, authenticated, service_role;
@@ -78,29 +80,12 @@ exception when others then
 end
 $$;
 
--- The local delivery path (not part of Supabase's surface). Rows the replication reader
--- would skip (authorization probes have no event or payload) are skipped here too.
--- NOTIFY payloads are capped near 8 kB, so a large message sends only its key and the
--- server reads the row.
-create or replace function realtime._notify_broadcast() returns trigger
-language plpgsql security definer set search_path = ''
-as $$
-declare
-  message text := json_build_object(
-    'id', new.id, 'topic', new.topic, 'event', new.event, 'private', new.private, 'payload', new.payload
-  )::text;
+drop trigger if exists tributary_notify_broadcast on realtime.messages;
+drop function if exists realtime._notify_broadcast();
+do $$
 begin
-  if octet_length(message) > 7900 then
-    message := json_build_object('id', new.id, 'inserted_at', new.inserted_at, 'fetch', true)::text;
+  if not exists (select from pg_publication where pubname = 'tributary_realtime') then
+    create publication tributary_realtime for table realtime.messages with (publish = 'insert');
   end if;
-  perform pg_notify('tributary_realtime', message);
-  return null;
 end
 $$;
-
-drop trigger if exists tributary_notify_broadcast on realtime.messages;
-create trigger tributary_notify_broadcast
-after insert on realtime.messages
-for each row
-when (new.extension = 'broadcast' and new.event is not null and new.payload is not null and new.private is not null)
-execute function realtime._notify_broadcast();
