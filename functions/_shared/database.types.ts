@@ -391,6 +391,7 @@ export type Database = {
         Returns: boolean;
       };
       "is_admin": { Args: Record<PropertyKey, never>; Returns: boolean };
+      "next_lane": { Args: { "owner_id": string; "provider": string }; Returns: number };
       "normalize_progress": { Args: { "current_progress": Json; "update_progress": Json }; Returns: Json };
       "pause": { Args: { "reason": string }; Returns: undefined };
       "progress_payload": {

@@ -1,3 +1,15 @@
+-- The fairness rule in one place: a job joining the queue takes the next place (lane)
+-- in its owner's line for the provider. See sync.claim for how lanes are served.
+create function sync.next_lane(provider text, owner_id uuid) returns integer
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(max(j.lane), 0) + 1
+  from sync.jobs j
+  where j.provider = next_lane.provider and j.owner_id = next_lane.owner_id and j.status = 'queued'
+$$;
+
 -- sync.enqueue: the one way a job comes into being.
 --
 -- Dedupe: while a connection has a queued or running job of a kind, asking again
@@ -37,10 +49,7 @@ begin
     values (
       conn.owner_id, conn.id, conn.provider, enqueue.kind, enqueue.params,
       coalesce(enqueue.run_at, now()), coalesce(enqueue.priority, 0),
-      coalesce((
-        select max(j.lane) from sync.jobs j
-        where j.provider = conn.provider and j.owner_id = conn.owner_id and j.status = 'queued'
-      ), 0) + 1
+      sync.next_lane(conn.provider, conn.owner_id)
     )
     on conflict (connection_id, kind) where status in ('queued', 'running') do nothing
     returning id into new_id;

@@ -33,10 +33,7 @@ begin
       run_at = now(),
       attempts = 0,
       finished_at = null,
-      lane = coalesce((
-        select max(o.lane) from sync.jobs o
-        where o.provider = j.provider and o.owner_id = j.owner_id and o.status = 'queued'
-      ), 0) + 1,
+      lane = sync.next_lane(j.provider, j.owner_id),
       progress = j.progress || '{"phase": "queued"}'::jsonb,
       updated_at = now()
   where j.id = job.id;
