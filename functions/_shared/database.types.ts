@@ -403,6 +403,7 @@ export type Database = {
         };
         Returns: Json;
       };
+      "release": { Args: { "job_id": string; "lease_token": string }; Returns: boolean };
       "reset_stale": { Args: Record<PropertyKey, never>; Returns: number };
       "resume": { Args: Record<PropertyKey, never>; Returns: undefined };
       "retry": { Args: { "job_id": string }; Returns: string };
@@ -411,6 +412,7 @@ export type Database = {
       "take_token": { Args: { "cost"?: number; "provider": string }; Returns: number };
       "tick": { Args: Record<PropertyKey, never>; Returns: undefined };
       "try_uuid": { Args: { "value": string }; Returns: string };
+      "wake_workers": { Args: { "provider": string; "warn_if_unconfigured": boolean }; Returns: number };
     };
     Enums: {
       "job_status": "queued" | "running" | "succeeded" | "failed" | "cancelled";

@@ -5,7 +5,7 @@
 -- a job it cannot see yet. The project URL and the worker secret come from Vault
 -- (secrets `tributary_project_url` and `tributary_worker_secret`), the way Supabase's
 -- own recipe for cron-calls-a-function keeps them; nothing secret is in this code.
-create function sync.dispatch(provider text default null) returns integer
+create function sync.wake_workers(provider text, warn_if_unconfigured boolean) returns integer
 language plpgsql
 volatile
 security definer
@@ -24,15 +24,17 @@ begin
   select decrypted_secret into project_url from vault.decrypted_secrets where name = 'tributary_project_url';
   select decrypted_secret into worker_secret from vault.decrypted_secrets where name = 'tributary_worker_secret';
   if project_url is null or worker_secret is null then
-    raise warning 'sync.dispatch: Vault secrets tributary_project_url and tributary_worker_secret are not set; '
-      'create them with vault.create_secret (see README)';
+    if warn_if_unconfigured then
+      raise warning 'sync.dispatch: Vault secrets tributary_project_url and tributary_worker_secret are not set; '
+        'create them with vault.create_secret (see README)';
+    end if;
     return 0;
   end if;
 
   for target in
     select p.name from sync.providers p
     where p.enabled
-      and (dispatch.provider is null or p.name = dispatch.provider)
+      and (wake_workers.provider is null or p.name = wake_workers.provider)
       and exists (
         select 1 from sync.jobs j where j.provider = p.name and j.status = 'queued' and j.run_at <= now()
       )
@@ -48,3 +50,29 @@ begin
   return woken;
 end
 $$;
+
+create function sync.dispatch(provider text default null) returns integer
+language sql
+volatile
+security definer
+set search_path = ''
+as $$ select sync.wake_workers(provider, true) $$;
+
+-- The instant wake-up: a statement that enqueues jobs wakes each provider involved
+-- once, however many rows it inserted. Where the Vault secrets are not set yet it stays
+-- quiet (the tick's dispatch says so instead).
+create function sync.dispatch_on_enqueue() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform sync.wake_workers(p.provider, false) from (select distinct n.provider from new_rows n) p;
+  return null;
+end
+$$;
+
+create trigger jobs_dispatch_on_enqueue
+after insert on sync.jobs
+referencing new table as new_rows
+for each statement execute function sync.dispatch_on_enqueue();

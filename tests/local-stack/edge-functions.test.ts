@@ -38,7 +38,8 @@ Deno.test("function secrets come from supabase/functions/.env, then TRIBUTARY_FU
   const res = await fetch(fn("echo-public"));
   const data = await res.json();
   assert.deepEqual(data.env.FIXTURE_SECRET, "from-the-fixture-env-file");
-  assert.deepEqual(data.env.HTTP_JSON_ALLOW_PRIVATE, "overridden-by-fixture");
+  assert.deepEqual(data.env.TRIBUTARY_WORKER_BUDGET_MS, "20000", "the fixture file's value wins");
+  assert.deepEqual(data.env.HTTP_JSON_ALLOW_PRIVATE, "true", "values only in supabase/functions/.env still arrive");
   // Reserved names cannot be overridden by a secrets file.
   assert.deepEqual(data.env.SUPABASE_URL, apiUrl);
   // The function sees its env, not the stack's.

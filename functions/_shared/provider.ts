@@ -1,0 +1,58 @@
+/**
+ * The interface a provider implements. A provider knows its upstream API and nothing of
+ * the queue: the worker (worker.ts) claims jobs, hands the provider a context, and
+ * checkpoints each chunk the provider yields.
+ */
+import type postgres from "postgres";
+import type { z } from "zod";
+
+export interface Progress {
+  phase: string;
+  done?: number;
+  total?: number | null;
+  percent?: number;
+  message?: string | null;
+}
+
+/** One unit of work, done: where to resume, how far along, and whether that was the last. */
+export interface Chunk {
+  cursor: unknown;
+  progress: Progress;
+  stats?: Record<string, number>;
+  done: boolean;
+}
+
+export interface Job {
+  id: string;
+  owner_id: string;
+  connection_id: string;
+  kind: string;
+  params: Record<string, unknown>;
+  dry_run: boolean;
+  attempts: number;
+  cursor: unknown;
+  stats: Record<string, number>;
+}
+
+export interface JobContext<Account, Credentials> {
+  job: Job;
+  connection: { id: string; owner_id: string; account: Account; high_watermark: unknown };
+  credentials: Credentials;
+  /** The job's last checkpointed cursor (null on a fresh start). */
+  cursor: unknown;
+  /** fetch, after taking a token from the provider's shared rate limit. */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  /** For writing synced rows. */
+  sql: postgres.Sql;
+  env: (name: string) => string | undefined;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Provider<Account = unknown, Credentials = unknown> {
+  name: string;
+  kinds: readonly string[];
+  account: z.ZodType<Account>;
+  credentials: z.ZodType<Credentials>;
+  /** Yields after each chunk; the last chunk says done. */
+  run(ctx: JobContext<Account, Credentials>): AsyncGenerator<Chunk>;
+}

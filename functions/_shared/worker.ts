@@ -1,0 +1,223 @@
+/**
+ * The worker runtime every sync-<provider> function runs on.
+ *
+ * One request (from sync.dispatch, or an operator with the service_role key):
+ *   1. claim up to max_jobs jobs of this provider (sync.claim: a lease per job);
+ *   2. for each, load the connection and its credentials from Vault, validate both with
+ *      the provider's zod schemas, and run the provider's chunks, checkpointing after
+ *      each (a false checkpoint means cancelled or lease lost: stop at once);
+ *   3. finish with sync.complete, or sync.fail classified by the error (rate limit,
+ *      retryable, permanent), or, when the time budget is spent, sync.release;
+ *   4. wake itself again (sync.dispatch) while runnable work remains.
+ *
+ * Logs are one JSON object per line with job, provider, attempt, chunk and duration,
+ * never a credential.
+ */
+import { z } from "zod";
+import { db } from "./database.ts";
+import { Permanent, RateLimited } from "./errors.ts";
+import { error, json, preflight } from "./http.ts";
+import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
+
+/** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
+const DEFAULT_BUDGET_MS = 50_000;
+const LEASE_SECONDS = 60;
+
+const requestBody = z.object({ max_jobs: z.number().int().min(1).max(10).default(1) }).strict();
+
+type Outcome = "succeeded" | "failed" | "retrying" | "yielded" | "stopped";
+
+function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}) {
+  console.log(JSON.stringify({ level, msg, ...fields, at: new Date().toISOString() }));
+}
+
+let cachedSecret: { value: string | null; at: number } | undefined;
+
+/** The worker secret sync.dispatch sends, read from Vault (cached for a minute). */
+async function workerSecret(): Promise<string | null> {
+  if (!cachedSecret || Date.now() - cachedSecret.at > 60_000) {
+    const [row] = await db()<{ secret: string }[]>`
+      select decrypted_secret as secret from vault.decrypted_secrets where name = 'tributary_worker_secret'
+    `;
+    cachedSecret = { value: row?.secret ?? null, at: Date.now() };
+  }
+  return cachedSecret.value;
+}
+
+/** Constant-time comparison, so the secret cannot be guessed byte by byte from timings. */
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+async function authorized(req: Request): Promise<boolean> {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  if (!token) return false;
+  const serviceKey = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY");
+  if (serviceKey && sameSecret(token, serviceKey)) return true;
+  const secret = await workerSecret();
+  return secret !== null && sameSecret(token, secret);
+}
+
+function describe(e: unknown): string {
+  return e instanceof z.ZodError
+    ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")
+    : e instanceof Error
+    ? e.message
+    : String(e);
+}
+
+async function runJob<A, C>(
+  provider: Provider<A, C>,
+  job: Job & { lease_token: string },
+  deadline: number,
+): Promise<Outcome> {
+  const sql = db();
+  const fields = { job: job.id, provider: provider.name, attempt: job.attempts };
+  const started = performance.now();
+  let chunkNo = 0;
+
+  // If the platform stops this worker mid-job, hand the job back rather than let its
+  // lease run out: it resumes from its last checkpoint straight away.
+  const onUnload = () => void sql`select sync.release(${job.id}, ${job.lease_token})`.catch(() => {});
+  addEventListener("beforeunload", onUnload);
+  try {
+    const [connection] = await sql`
+      select id, owner_id, account, high_watermark, credentials_secret_id from sync.connections where id = ${job.connection_id}
+    `;
+    if (!connection) throw new Permanent("the connection was deleted");
+    const [secret] = connection.credentials_secret_id
+      ? await sql`select decrypted_secret from vault.decrypted_secrets where id = ${connection.credentials_secret_id}`
+      : [];
+    let account: A, credentials: C;
+    try {
+      account = provider.account.parse(connection.account);
+      credentials = provider.credentials.parse(secret ? JSON.parse(secret.decrypted_secret) : {});
+    } catch (e) {
+      throw new Permanent(`the connection's settings are invalid (${describe(e)}); update the connection`);
+    }
+
+    const ctx: JobContext<A, C> = {
+      job,
+      connection: { id: connection.id, owner_id: connection.owner_id, account, high_watermark: connection.high_watermark },
+      credentials,
+      cursor: job.cursor,
+      sql,
+      env: (name) => Deno.env.get(name),
+      log: (message, extra) => log("info", message, { ...fields, chunk: chunkNo, ...extra }),
+      async fetch(input, init) {
+        const [{ wait }] = await sql<{ wait: number }[]>`select sync.take_token(${provider.name}) as wait`;
+        if (wait > 0) {
+          if (Date.now() + wait * 1000 > deadline) {
+            throw new RateLimited(`${provider.name} rate limit: next request allowed in ${wait.toFixed(1)} s`, Math.ceil(wait));
+          }
+          await new Promise((r) => setTimeout(r, wait * 1000));
+        }
+        return await fetch(input, init);
+      },
+    };
+
+    for await (const chunk of provider.run(ctx) as AsyncGenerator<Chunk>) {
+      chunkNo++;
+      const chunkFields = { ...fields, chunk: chunkNo, duration_ms: Math.round(performance.now() - started) };
+      if (chunk.done) {
+        const [{ ok }] = await sql`select sync.complete(${job.id}, ${job.lease_token}, ${sql.json((chunk.stats ?? {}) as never)}, ${sql.json(chunk.cursor as never)}) as ok`;
+        log("info", ok ? "job succeeded" : "job was taken away before completing", chunkFields);
+        return ok ? "succeeded" : "stopped";
+      }
+      const [{ ok }] = await sql`
+        select sync.checkpoint(${job.id}, ${job.lease_token}, ${sql.json(chunk.cursor as never)},
+                               ${sql.json(chunk.progress as never)}, ${chunk.stats ? sql.json(chunk.stats as never) : null}) as ok
+      `;
+      if (!ok) {
+        log("warn", "checkpoint refused: job cancelled or lease lost; stopping", chunkFields);
+        return "stopped";
+      }
+      if (Date.now() > deadline) {
+        await sql`select sync.release(${job.id}, ${job.lease_token})`;
+        log("info", "time budget spent; job released to continue in the next run", chunkFields);
+        return "yielded";
+      }
+    }
+    throw new Permanent(`${provider.name} stopped without finishing the job`);
+  } catch (e) {
+    const message = describe(e);
+    const failFields = { ...fields, chunk: chunkNo, duration_ms: Math.round(performance.now() - started), error: message };
+    if (e instanceof RateLimited) {
+      await sql`select sync.fail(${job.id}, ${job.lease_token}, ${message}, true, ${e.retryAfterSeconds})`;
+      log("warn", "rate limited; job waits without spending an attempt", { ...failFields, retry_after_s: e.retryAfterSeconds });
+      return "retrying";
+    }
+    const permanent = e instanceof Permanent;
+    await sql`select sync.fail(${job.id}, ${job.lease_token}, ${message}, ${!permanent})`;
+    log(permanent ? "warn" : "error", permanent ? "job failed permanently" : "job failed; will retry", failFields);
+    return permanent ? "failed" : "retrying";
+  } finally {
+    removeEventListener("beforeunload", onUnload);
+  }
+}
+
+/** Jobs due again soon (a short rate-limit wait, a first backoff) should not wait for the cron tick. */
+const SOON_S = 30;
+
+/**
+ * More to do: wake a fresh invocation now if jobs are runnable (a yielded job, jobs
+ * beyond max_jobs), and, if the soonest waiting job is due within SOON_S, once more when
+ * it is, keeping this worker alive until then with EdgeRuntime.waitUntil.
+ */
+async function wakeAgain(providerName: string) {
+  const sql = db();
+  await sql`select sync.dispatch(${providerName})`;
+  const [{ wait }] = await sql<{ wait: number | null }[]>`
+    select extract(epoch from min(run_at) - now())::float8 as wait
+    from sync.jobs where provider = ${providerName} and status = 'queued' and run_at > now()
+  `;
+  if (wait !== null && wait <= SOON_S) {
+    EdgeRuntime.waitUntil(
+      new Promise((r) => setTimeout(r, wait * 1000 + 50)).then(() => sql`select sync.dispatch(${providerName})`),
+    );
+  }
+}
+
+export interface WorkerOptions {
+  budgetMs?: number;
+}
+
+/** Serves a provider as a sync-<provider> Edge Function. */
+export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOptions = {}) {
+  const workerId = `sync-${provider.name}/${crypto.randomUUID().slice(0, 8)}`;
+
+  Deno.serve(async (req) => {
+    if (req.method === "OPTIONS") return preflight();
+    if (req.method !== "POST") return error(405, "method_not_allowed", "Use POST.");
+    if (!(await authorized(req))) {
+      return error(401, "unauthorized", "This function is called by sync.dispatch with the worker secret, or with the service_role key.");
+    }
+    let body: z.infer<typeof requestBody>;
+    try {
+      const text = await req.text();
+      body = requestBody.parse(text.trim() ? JSON.parse(text) : {});
+    } catch (e) {
+      return error(400, "invalid_body", `Expected {"max_jobs"?: 1-10}: ${describe(e)}`);
+    }
+
+    const budgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_BUDGET_MS") ?? options.budgetMs ?? DEFAULT_BUDGET_MS);
+    const deadline = Date.now() + budgetMs;
+    const sql = db();
+    const jobs = await sql<(Job & { lease_token: string })[]>`
+      select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
+    `;
+    const result = { claimed: jobs.length, succeeded: 0, failed: 0, yielded: 0 };
+    for (const job of jobs) {
+      const outcome = await runJob(provider, job, deadline);
+      if (outcome === "succeeded") result.succeeded++;
+      else if (outcome === "failed") result.failed++;
+      else if (outcome === "yielded") result.yielded++;
+    }
+    if (jobs.length > 0) await wakeAgain(provider.name);
+    return json(result);
+  });
+}
