@@ -58,16 +58,25 @@ security definer
 set search_path = ''
 as $$ select sync.wake_workers(provider, true) $$;
 
--- The instant wake-up: a statement that enqueues jobs wakes each provider involved
--- once, however many rows it inserted. Where the Vault secrets are not set yet it stays
--- quiet (the tick's dispatch says so instead).
+-- The instant wake-up: enqueueing wakes each provider involved once per transaction,
+-- however many rows and however many statements (each sync.enqueue call is its own
+-- INSERT): the providers already woken are remembered in a transaction-local setting.
+-- One wake-up suffices, as pg_net sends it after commit, when every job is visible.
+-- Where the Vault secrets are not set yet it stays quiet (the tick's dispatch says so).
 create function sync.dispatch_on_enqueue() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  woken text[] := coalesce(nullif(current_setting('sync.woken_providers', true), ''), '{}')::text[];
+  target text;
 begin
-  perform sync.wake_workers(p.provider, false) from (select distinct n.provider from new_rows n) p;
+  for target in select distinct n.provider from new_rows n where n.provider <> all (woken) loop
+    perform sync.wake_workers(target, false);
+    woken := woken || target;
+  end loop;
+  perform set_config('sync.woken_providers', woken::text, true);
   return null;
 end
 $$;

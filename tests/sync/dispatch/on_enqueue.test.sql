@@ -1,0 +1,31 @@
+-- Enqueueing wakes each provider's worker once per transaction, however many jobs.
+begin;
+create extension if not exists pgtap with schema extensions;
+\ir ../_fixtures.sql
+select plan(3);
+
+update vault.secrets set name = name || '-saved-' || id where name in ('tributary_project_url', 'tributary_worker_secret');
+select vault.create_secret('http://127.0.0.1:9', 'tributary_project_url');
+select vault.create_secret('worker-secret-for-test', 'tributary_worker_secret');
+select pg_temp.make_provider() as first \gset
+select pg_temp.make_provider() as second \gset
+select pg_temp.make_owner() as owner \gset
+select coalesce(max(id), 0) as before from net.http_request_queue \gset
+
+select count(sync.enqueue(pg_temp.make_connection(:'owner', :'first'), 'k' || i)) from generate_series(1, 5) i;
+select is((select count(*)::int from net.http_request_queue where id > :'before' and url like '%/sync-' || :'first'), 1,
+  'five jobs from one statement: one wake-up');
+
+select coalesce(max(id), 0) as before from net.http_request_queue \gset
+insert into sync.jobs (owner_id, connection_id, provider)
+select :'owner', pg_temp.make_connection(:'owner', p), p from (values (:'first'), (:'second'), (:'second')) v (p);
+select is((select count(*)::int from net.http_request_queue where id > :'before'), 1,
+  'the first provider was woken already in this transaction; the second now');
+
+select sync.pause('quiet');
+select coalesce(max(id), 0) as before from net.http_request_queue \gset
+select sync.enqueue(pg_temp.make_connection(:'owner', :'first'));
+select is((select count(*)::int from net.http_request_queue where id > :'before'), 0, 'paused: nobody is woken');
+
+select * from finish();
+rollback;
