@@ -24,3 +24,19 @@ export function db(): postgres.Sql {
   sql ??= postgres(url, { max: 4, prepare: false, idle_timeout: 20, onnotice: () => {} });
   return sql;
 }
+
+/**
+ * Runs `fn` in a transaction as the calling user, the way PostgREST does: role
+ * `authenticated` and the JWT claims set for the transaction, so RLS decides what the
+ * queries see. Nothing done here can bypass a policy.
+ */
+export function asUser<T>(claims: Record<string, unknown>, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return db().begin(async (tx) => {
+    await tx`
+      select set_config('role', 'authenticated', true),
+             set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+             set_config('request.jwt.claim.sub', ${String(claims.sub ?? "")}, true)
+    `;
+    return await fn(tx);
+  }) as Promise<T>;
+}

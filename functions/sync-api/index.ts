@@ -1,0 +1,214 @@
+/**
+ * sync-api: what a signed-in user does with their data sources.
+ *
+ *   POST   /connections          {provider, label, account, credentials} -> 201 {id}
+ *   GET    /connections
+ *   PATCH  /connections/:id      {auto_sync?, cadence?, lookback_days?, label?}
+ *   DELETE /connections/:id
+ *   POST   /jobs                 {connection_id, kind?, params?, dry_run?} -> 202 {job_id, status, deduplicated}
+ *   GET    /jobs/:id
+ *   GET    /jobs?status=&limit=
+ *   POST   /jobs/:id/cancel
+ *
+ * Reads run as the caller (RLS decides; someone else's row is a 404). Writes to queue
+ * state go through the sync.* functions, only after the caller was shown to own the row.
+ * Credentials go straight into Vault; no response ever carries them.
+ */
+import { z } from "zod";
+import { caller, Unauthorized } from "../_shared/auth.ts";
+import { asUser, db } from "../_shared/database.ts";
+import { error, json, preflight } from "../_shared/http.ts";
+import { providers } from "../_shared/providers/index.ts";
+
+/** A new trigger this soon after the previous job of the connection started is refused (429). */
+const TRIGGER_COOLDOWN_S = 10;
+
+const uuid = z.string().uuid();
+const cadence = z.string().regex(/^\d+\s*(minutes?|hours?|days?|weeks?)$/, 'an interval such as "6 hours" or "1 day"');
+
+const newConnection = z.object({
+  provider: z.string().min(1),
+  label: z.string().trim().min(1).max(200),
+  account: z.record(z.string(), z.unknown()).default({}),
+  credentials: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
+const connectionPatch = z.object({
+  label: z.string().trim().min(1).max(200).optional(),
+  auto_sync: z.boolean().optional(),
+  cadence: cadence.optional(),
+  lookback_days: z.number().int().min(0).max(3650).optional(),
+}).strict().refine((p) => Object.keys(p).length > 0, "send at least one of label, auto_sync, cadence, lookback_days");
+
+const newJob = z.object({
+  connection_id: uuid,
+  kind: z.string().min(1).max(100).default("incremental"),
+  params: z.record(z.string(), z.unknown()).default({}),
+  dry_run: z.boolean().default(false),
+}).strict();
+
+const jobList = z.object({
+  status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+const notFound = (what: string) => new HttpError(404, "not_found", `No ${what} with that id is yours.`);
+
+function invalid(e: z.ZodError): HttpError {
+  const detail = e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+  return new HttpError(400, "invalid_request", detail);
+}
+
+async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await req.text());
+  } catch {
+    throw new HttpError(400, "invalid_json", "The request body must be JSON.");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+async function createConnection(req: Request, userId: string) {
+  const input = await body(req, newConnection);
+  const provider = providers[input.provider];
+  if (!provider) {
+    throw new HttpError(400, "unsupported_provider", `provider: "${input.provider}" is not available; use one of ${Object.keys(providers).join(", ")}`);
+  }
+  for (const [field, schema, value] of [["account", provider.account, input.account], ["credentials", provider.credentials, input.credentials]] as const) {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      throw new HttpError(400, "invalid_request", parsed.error.issues.map((i) => `${field}.${i.path.join(".")}: ${i.message}`).join("; "));
+    }
+  }
+  const sql = db();
+  const id = await sql.begin(async (tx) => {
+    const [{ secret }] = await tx`select vault.create_secret(${JSON.stringify(input.credentials)}, null, 'tributary connection credentials') as secret`;
+    const [row] = await tx`
+      insert into sync.connections (owner_id, provider, label, account, credentials_secret_id)
+      values (${userId}, ${input.provider}, ${input.label}, ${tx.json(input.account as never)}, ${secret})
+      returning id
+    `;
+    return row.id as string;
+  });
+  return json({ id }, 201);
+}
+
+// What users see of their rows: never credentials_secret_id.
+const CONNECTION_FIELDS = "id, provider, label, account, auto_sync, cadence::text as cadence, lookback_days, next_sync_at, high_watermark, last_synced_at, created_at, updated_at";
+const JOB_FIELDS = "id, connection_id, provider, kind, status, priority, run_at, attempts, max_attempts, progress, stats, params, dry_run, last_error, created_at, updated_at, started_at, finished_at";
+
+async function route(req: Request): Promise<Response> {
+  const who = await caller(req);
+  if (!who.userId) throw new Unauthorized("sync-api is for signed-in users: send a user's access token (operators use sync-admin).");
+  const userId = who.userId;
+  const url = new URL(req.url);
+  const path = url.pathname.replace(/^\/sync-api/, "").replace(/\/+$/, "") || "/";
+  const [, resource, id, action] = path.split("/");
+  const method = req.method;
+
+  if (resource === "connections" && !id) {
+    if (method === "POST") return await createConnection(req, userId);
+    if (method === "GET") {
+      const rows = await asUser(who.claims, (tx) => tx.unsafe(`select ${CONNECTION_FIELDS} from sync.connections order by created_at`));
+      return json({ connections: rows });
+    }
+  }
+  if (resource === "connections" && id && !action) {
+    if (!uuid.safeParse(id).success) throw notFound("connection");
+    if (method === "PATCH") {
+      const patch = await body(req, connectionPatch);
+      const visible = await asUser(who.claims, (tx) => tx`select 1 from sync.connections where id = ${id}`);
+      if (visible.length === 0) throw notFound("connection");
+      const [row] = await db().unsafe(
+        `update sync.connections set
+           label = coalesce($2, label), auto_sync = coalesce($3, auto_sync),
+           cadence = coalesce($4::interval, cadence), lookback_days = coalesce($5, lookback_days),
+           next_sync_at = case when coalesce($3, auto_sync) then coalesce(next_sync_at, now()) else null end,
+           updated_at = now()
+         where id = $1 returning ${CONNECTION_FIELDS}`,
+        [id, patch.label ?? null, patch.auto_sync ?? null, patch.cadence ?? null, patch.lookback_days ?? null],
+      ).catch((e) => {
+        if (String(e.message).includes("cadence")) throw new HttpError(400, "invalid_request", "cadence: must be at least 5 minutes");
+        throw e;
+      });
+      return json(row);
+    }
+    if (method === "DELETE") {
+      const visible = await asUser(who.claims, (tx) => tx`select credentials_secret_id from sync.connections where id = ${id}`);
+      if (visible.length === 0) throw notFound("connection");
+      await db().begin(async (tx) => {
+        await tx`delete from sync.connections where id = ${id}`;
+        if (visible[0].credentials_secret_id) await tx`delete from vault.secrets where id = ${visible[0].credentials_secret_id}`;
+      });
+      return new Response(null, { status: 204, headers: { "access-control-allow-origin": "*" } });
+    }
+  }
+  if (resource === "jobs" && !id) {
+    if (method === "POST") {
+      const input = await body(req, newJob);
+      const [conn] = await asUser(who.claims, (tx) => tx`
+        select c.id,
+               (select extract(epoch from now() - max(j.created_at)) from sync.jobs j
+                 where j.connection_id = c.id and j.created_at > now() - make_interval(secs => ${TRIGGER_COOLDOWN_S})
+                   and j.status in ('succeeded', 'failed', 'cancelled'))::float8 as since_last,
+               exists (select 1 from sync.jobs j where j.connection_id = c.id and j.kind = ${input.kind}
+                        and j.status in ('queued', 'running')) as active
+        from sync.connections c where c.id = ${input.connection_id}
+      `);
+      if (!conn) throw notFound("connection");
+      if (!conn.active && conn.since_last !== null) {
+        const wait = Math.max(1, Math.ceil(TRIGGER_COOLDOWN_S - conn.since_last));
+        throw new HttpError(429, "cooldown", `This connection just synced; try again in ${wait} s.`, { "retry-after": String(wait) });
+      }
+      const [job] = await db().begin(async (tx) => {
+        const [{ id: jobId }] = await tx`select sync.enqueue(${input.connection_id}, ${input.kind}, ${tx.json(input.params as never)}) as id`;
+        if (input.dry_run && !conn.active) await tx`update sync.jobs set dry_run = true where id = ${jobId} and status = 'queued'`;
+        return await tx`select id, status from sync.jobs where id = ${jobId}`;
+      });
+      return json({ job_id: job.id, status: job.status, deduplicated: conn.active }, 202);
+    }
+    if (method === "GET") {
+      const query = jobList.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) throw invalid(query.error);
+      const rows = await asUser(who.claims, (tx) =>
+        tx.unsafe(
+          `select ${JOB_FIELDS} from sync.jobs where ($1::sync.job_status is null or status = $1::sync.job_status)
+           order by created_at desc limit $2`,
+          [query.data.status ?? null, query.data.limit],
+        ));
+      return json({ jobs: rows });
+    }
+  }
+  if (resource === "jobs" && id) {
+    if (!uuid.safeParse(id).success) throw notFound("job");
+    const [job] = await asUser(who.claims, (tx) => tx.unsafe(`select ${JOB_FIELDS} from sync.jobs where id = $1`, [id]));
+    if (!job) throw notFound("job");
+    if (!action && method === "GET") return json(job);
+    if (action === "cancel" && method === "POST") {
+      const [{ cancelled }] = await db()`select sync.cancel(${id}) as cancelled`;
+      return json({ job_id: id, cancelled });
+    }
+  }
+  throw new HttpError(404, "no_route", `${method} ${path} is not a sync-api route.`);
+}
+
+Deno.serve(async (req) => {
+  if (req.method === "OPTIONS") return preflight();
+  try {
+    return await route(req);
+  } catch (e) {
+    if (e instanceof HttpError) return error(e.status, e.code, e.message, e.headers);
+    if (e instanceof Unauthorized) return error(401, "unauthorized", e.message);
+    console.error(JSON.stringify({ level: "error", msg: "sync-api failed", error: String(e) }));
+    return error(500, "internal", "Something went wrong on our side; try again.");
+  }
+});
