@@ -1,0 +1,110 @@
+/**
+ * sync-admin: operators' controls, for users whose JWT says app_metadata.role = "admin",
+ * or the service_role key.
+ *
+ *   GET  /health                          queue_health rows, recent runs, the pause switch
+ *   POST /pause {reason}   POST /resume
+ *   POST /jobs/:id/retry   POST /jobs/:id/cancel
+ *   GET  /jobs?status=&provider=&limit=   every owner's jobs
+ */
+import { z } from "zod";
+import { caller, Unauthorized } from "../_shared/auth.ts";
+import { db } from "../_shared/database.ts";
+import { error, json, preflight } from "../_shared/http.ts";
+
+const pauseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+const jobList = z.object({
+  status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).optional(),
+  provider: z.string().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+}).strict();
+const uuid = z.string().uuid();
+
+const JOB_FIELDS = `id, owner_id, connection_id, provider, kind, status, priority, run_at, attempts, max_attempts,
+  worker, progress, stats, params, dry_run, last_error, created_at, updated_at, started_at, finished_at`;
+
+const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+
+async function readBody(req: Request): Promise<unknown> {
+  const text = await req.text();
+  try {
+    return text.trim() ? JSON.parse(text) : {};
+  } catch {
+    return Symbol.for("invalid");
+  }
+}
+
+async function route(req: Request): Promise<Response> {
+  const who = await caller(req);
+  if (!who.isAdmin) return error(403, "forbidden", "sync-admin is for admins (app_metadata.role = \"admin\") and the service_role key.");
+  const url = new URL(req.url);
+  const path = url.pathname.replace(/^\/sync-admin/, "").replace(/\/+$/, "") || "/";
+  const sql = db();
+
+  if (req.method === "GET" && path === "/health") {
+    const [providers, settings, runs, cron] = await Promise.all([
+      sql`select * from sync.queue_health order by provider`,
+      sql`select paused, paused_reason, paused_at, last_tick_at from sync.settings`,
+      sql.unsafe(`select ${JOB_FIELDS} from sync.jobs where finished_at is not null order by finished_at desc limit 20`),
+      sql`
+        select j.jobname, d.status, d.return_message, d.start_time, d.end_time
+        from cron.job_run_details d join cron.job j using (jobid)
+        where j.jobname like 'tributary-%' order by d.start_time desc limit 10
+      `.catch(() => []),
+    ]);
+    return json({ providers, settings: settings[0], recent_runs: runs, cron_runs: cron });
+  }
+  if (req.method === "POST" && path === "/pause") {
+    const body = pauseBody.safeParse(await readBody(req));
+    if (!body.success) return error(400, "invalid_request", issues(body.error));
+    await sql`select sync.pause(${body.data.reason})`;
+    return json({ paused: true, reason: body.data.reason });
+  }
+  if (req.method === "POST" && path === "/resume") {
+    await sql`select sync.resume()`;
+    await sql`select sync.dispatch()`;
+    return json({ paused: false });
+  }
+  if (req.method === "GET" && path === "/jobs") {
+    const query = jobList.safeParse(Object.fromEntries(url.searchParams));
+    if (!query.success) return error(400, "invalid_request", issues(query.error));
+    const { status, provider, limit } = query.data;
+    const rows = await sql.unsafe(
+      `select ${JOB_FIELDS} from sync.jobs
+       where ($1::sync.job_status is null or status = $1::sync.job_status) and ($2::text is null or provider = $2)
+       order by created_at desc limit $3`,
+      [status ?? null, provider ?? null, limit],
+    );
+    return json({ jobs: rows });
+  }
+  const action = path.match(/^\/jobs\/([^/]+)\/(retry|cancel)$/);
+  if (req.method === "POST" && action) {
+    const [, id, verb] = action;
+    if (!uuid.safeParse(id).success || (await sql`select 1 from sync.jobs where id = ${id}`).length === 0) {
+      return error(404, "not_found", "No job with that id.");
+    }
+    if (verb === "cancel") {
+      const [{ cancelled }] = await sql`select sync.cancel(${id}) as cancelled`;
+      return json({ job_id: id, cancelled });
+    }
+    try {
+      const [{ job_id }] = await sql`select sync.retry(${id}) as job_id`;
+      return json({ job_id, retried: true });
+    } catch (e) {
+      if ((e as { code?: string }).code === "55000") return error(409, "not_retryable", (e as Error).message);
+      throw e;
+    }
+  }
+  return error(404, "no_route", `${req.method} ${path} is not a sync-admin route.`);
+}
+
+Deno.serve(async (req) => {
+  if (req.method === "OPTIONS") return preflight();
+  try {
+    return await route(req);
+  } catch (e) {
+    if (e instanceof Unauthorized) return error(401, "unauthorized", e.message);
+    console.error(JSON.stringify({ level: "error", msg: "sync-admin failed", error: String(e) }));
+    return error(500, "internal", "Something went wrong on our side; try again.");
+  }
+});
