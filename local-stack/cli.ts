@@ -1,13 +1,16 @@
 /**
  * `npm start` and `npm test` land here (after bootstrap.sh has installed what is missing).
  *
- *   start   bring up the dev stack on 54321/54322, print its status, serve until Ctrl-C
+ *   start   bring up the dev stack on 54321/54322, run the demo sync (skip it with
+ *           --no-demo), print its status, serve until Ctrl-C (--logs: print function logs)
  *   test    bring up a throwaway stack on 55321/55322, run every suite, print
  *           `N passed, M failed`, exit non-zero on any failure
  *   types   regenerate functions/_shared/database.types.ts from the running dev stack
  */
 import { join } from "node:path";
+import postgres from "postgres";
 import { generateTypes, TYPES_FILE } from "./database.ts";
+import { reportDemo, runDemo, serveDemoApi } from "./demo.ts";
 import { profile as profileFor, ROOT } from "./profile.ts";
 import { type Stack, startStack } from "./stack.ts";
 import { dbLint, denoTest, generatedTypes, pgTap, type SuiteResult, typeCheck } from "./suites.ts";
@@ -49,13 +52,24 @@ async function start(testStack: boolean) {
   const started = performance.now();
   const stack = await startStack(profileFor(testStack ? "test" : "dev"), {
     ...(testStack ? testStackOptions() : {}),
-    echoFunctionLogs: true,
+    // Function logs go to their file; --logs also prints them (they would break the demo's bar).
+    echoFunctionLogs: Deno.args.includes("--logs"),
     watch: true,
     onStep: progress(started),
   });
-  console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}\n`);
+  console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}`);
+
+  const demoApi = serveDemoApi();
+  if (!Deno.args.includes("--no-demo") && !testStack) {
+    const sql = postgres(stack.profile.dbUrl, { max: 2, onnotice: () => {} });
+    await runDemo(stack.profile.apiUrl, sql, demoApi.url)
+      .then(reportDemo)
+      .catch((e) => console.error(`Demo sync could not run: ${e.message}`));
+    await sql.end();
+  }
+  console.log();
   printStatus(stack);
-  console.log(dim(`\nFunction logs: ${stack.functionLog}\nPress Ctrl-C to stop.`));
+  console.log(dim(`\nFunction logs: ${stack.functionLog} (or start with --logs)\nPress Ctrl-C to stop.`));
 
   await new Promise<void>((resolve) => {
     const done = () => resolve();
@@ -63,6 +77,7 @@ async function start(testStack: boolean) {
     Deno.addSignalListener("SIGTERM", done);
   });
   console.log(dim("\n[stack] stopping..."));
+  await demoApi.close();
   await stack.stop();
   console.log(dim("[stack] stopped"));
   Deno.exit(0);

@@ -15,6 +15,8 @@ export const account = z.object({
   records_path: dottedPath.default("data"),
   id_field: dottedPath.default("id"),
   next_path: dottedPath.default("next"),
+  // Optional: where the response says how many records there are in all, for a real percent.
+  total_path: dottedPath.optional(),
 }).strict();
 
 export const credentials = z.object({
@@ -89,6 +91,7 @@ export const httpJson: Provider<z.infer<typeof account>, z.infer<typeof credenti
         `;
       }
 
+      const total = acct.total_path ? at(body, acct.total_path) : undefined;
       const after = at(body, acct.next_path);
       next = typeof after === "string" && after !== "" ? new URL(after, url).href : null;
       page++;
@@ -98,7 +101,7 @@ export const httpJson: Provider<z.infer<typeof account>, z.infer<typeof credenti
         cursor: next ? { next, page, records } : null,
         progress: {
           phase: next ? "downloading" : "done",
-          done: page,
+          ...(typeof total === "number" && total > 0 ? { done: records, total } : { done: page }),
           message: `${records} records from ${page} page${page === 1 ? "" : "s"}`,
         },
         stats: { records, pages: page },
