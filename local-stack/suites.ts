@@ -76,20 +76,35 @@ export async function pgTap(stack: Stack): Promise<SuiteResult> {
   return { name: "pgTAP", passed: Math.max(0, total - failed), failed };
 }
 
+/**
+ * Deno tests run in parallel, except `*.serial.test.ts`: those disturb shared processes
+ * (they kill function workers) and run alone afterwards.
+ */
 export async function denoTest(stack: Stack): Promise<SuiteResult> {
   heading("deno test");
-  const { text } = await run(Deno.execPath(), ["test", "-A", "--parallel", `--config=${join(ROOT, "deno.json")}`, "tests/"], {
+  const env = {
     TRIBUTARY_API_URL: stack.profile.apiUrl,
     TRIBUTARY_DB_URL: stack.profile.dbUrl,
     TRIBUTARY_ANON_KEY: stack.keys.anon,
     TRIBUTARY_SERVICE_ROLE_KEY: stack.keys.serviceRole,
     TRIBUTARY_FUNCTION_LOG: stack.functionLog,
     NO_COLOR: "1",
-  });
-  // "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 10 passed | 2 failed (4s)"
-  const summary = text.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-  if (!summary) return { name: "deno test", passed: 0, failed: 1, note: "no summary line (did it compile?)" };
-  return { name: "deno test", passed: Number(summary[1]), failed: Number(summary[2]) };
+  };
+  const config = `--config=${join(ROOT, "deno.json")}`;
+  const serial = walk(join(ROOT, "tests"), (n) => n.endsWith(".serial.test.ts")).map((f) => relative(ROOT, f));
+  const runs = [await run(Deno.execPath(), ["test", "-A", "--parallel", config, "--ignore=**/*.serial.test.ts", "tests/"], env)];
+  if (serial.length) runs.push(await run(Deno.execPath(), ["test", "-A", config, ...serial], env));
+
+  let passed = 0;
+  let failed = 0;
+  for (const { text } of runs) {
+    // "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 10 passed | 2 failed (4s)"
+    const summary = text.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+    if (!summary) return { name: "deno test", passed, failed: failed + 1, note: "no summary line (did it compile?)" };
+    passed += Number(summary[1]);
+    failed += Number(summary[2]);
+  }
+  return { name: "deno test", passed, failed };
 }
 
 export async function generatedTypes(stack: Stack): Promise<SuiteResult> {

@@ -21,7 +21,8 @@ import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
-const LEASE_SECONDS = 60;
+/** A lease outlives a chunk comfortably; each checkpoint renews it. */
+const LEASE_SECONDS = Number(Deno.env.get("TRIBUTARY_WORKER_LEASE_SECONDS") ?? 60);
 
 const requestBody = z.object({ max_jobs: z.number().int().min(1).max(10).default(1) }).strict();
 

@@ -70,6 +70,21 @@ e2e("a job enqueued in SQL syncs every page into synced.records and reports prog
     assert.ok(progress.received.every((m) => !JSON.stringify(m.payload).includes("upstream-s3cret")), "no credential in any event");
     const [{ n }] = await sql`select count(*)::int as n from sync.job_events where job_id = ${job} and event = 'claimed'`;
     assert.equal(n, 1, "one run did it all");
+
+    // The credential lives in Vault only: in no sync.* row, no broadcast, no function log line.
+    const [{ leaks }] = await sql`
+      select (select count(*) from sync.connections c where c::text like '%upstream-s3cret%')
+           + (select count(*) from sync.jobs j where j::text like '%upstream-s3cret%')
+           + (select count(*) from sync.job_events e where e::text like '%upstream-s3cret%')
+           + (select count(*) from realtime.messages m where m::text like '%upstream-s3cret%') as leaks
+    `;
+    assert.equal(Number(leaks), 0);
+    const logFile = Deno.env.get("TRIBUTARY_FUNCTION_LOG");
+    if (logFile) {
+      const log = await Deno.readTextFile(logFile);
+      assert.ok(log.includes(job), "the worker logged this job");
+      assert.ok(!log.includes("upstream-s3cret"), "no credential in the function logs");
+    }
   } finally {
     await closeClient(user.client);
     await api.close();
