@@ -65,8 +65,12 @@ e2e("a job enqueued in SQL syncs every page into synced.records and reports prog
     assert.ok(api.seen.every((s) => s.authorization === "Bearer upstream-s3cret"), "the credential from Vault reached the upstream");
 
     await eventually("the succeeded event", () => Promise.resolve(progress.received.some((m) => m.payload.status === "succeeded")));
-    const statuses = progress.received.filter((m) => m.payload.job_id === job).map((m) => m.payload.status);
+    const events = progress.received.filter((m) => m.payload.job_id === job);
+    const statuses = events.map((m) => m.payload.status);
     assert.deepEqual([...new Set(statuses)], ["queued", "running", "succeeded"]);
+    const percents = events.map((m) => Number((m.payload.progress as { percent: number }).percent));
+    assert.ok(percents.every((p, i) => i === 0 || p >= percents[i - 1]), `percent never goes backwards: ${percents}`);
+    assert.equal(percents.at(-1), 100);
     assert.ok(progress.received.every((m) => !JSON.stringify(m.payload).includes("upstream-s3cret")), "no credential in any event");
     const [{ n }] = await sql`select count(*)::int as n from sync.job_events where job_id = ${job} and event = 'claimed'`;
     assert.equal(n, 1, "one run did it all");
