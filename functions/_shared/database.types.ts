@@ -301,8 +301,10 @@ export type Database = {
       "queue_health": {
         Row: {
           "cancelled": number | null;
+          "cron_failures_last_hour": number | null;
           "failed": number | null;
           "failures_last_hour": number | null;
+          "last_tick_at": string | null;
           "max_concurrency": number | null;
           "oldest_runnable_age_seconds": number | null;
           "paused_reason": string | null;
@@ -369,6 +371,7 @@ export type Database = {
         Args: { "cursors"?: (Json)[]; "job_ids": (string)[]; "lease_tokens": (string)[]; "stats"?: Json };
         Returns: string[];
       };
+      "cron_failures_last_hour": { Args: Record<PropertyKey, never>; Returns: number };
       "dispatch": { Args: { "provider"?: string }; Returns: number };
       "enqueue": {
         Args: {
