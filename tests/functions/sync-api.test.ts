@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import { closeClient, subscribe } from "../support/realtime.ts";
 import { createUser, db, eventually, userClient, anonKey } from "../support/stack.ts";
 
 const e2e = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -129,6 +130,14 @@ e2e("another user's rows are 404, anonymous callers 401, and bad input 400 namin
       assert.equal(r.body.error.code, "not_found");
     }
     assert.equal((await sql`select status from sync.jobs where id = ${job}`)[0].status, "queued", "bob changed nothing");
+
+    // Nor can bob listen to alice's progress.
+    for (const topic of [`sync:user:${alice.id}`, `sync:job:${job}`]) {
+      const refused = await subscribe(bob.client, topic);
+      assert.equal(refused.status, "CHANNEL_ERROR", topic);
+      assert.match(String(refused.error?.message), /Unauthorized/);
+    }
+    await closeClient(bob.client);
 
     const anonymous = await call(userClient(anonKey), "connections", "GET");
     assert.equal(anonymous.status, 401);
