@@ -38,6 +38,12 @@ export interface JobContext<Account, Credentials> {
   job: Job;
   connection: { id: string; owner_id: string; account: Account; high_watermark: unknown };
   credentials: Credentials;
+  /**
+   * Stores refreshed credentials (a rotated OAuth refresh token) in the connection's
+   * Vault secret, committed before it resolves, so call it before using them: a crash
+   * after the upstream rotated a token must not lose the new one.
+   */
+  saveCredentials(credentials: Credentials): Promise<void>;
   /** The job's last checkpointed cursor (null on a fresh start). */
   cursor: unknown;
   /** fetch, after taking a token from the provider's shared rate limit. */

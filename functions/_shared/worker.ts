@@ -105,6 +105,21 @@ async function runJob<A, C>(
       job,
       connection: { id: connection.id, owner_id: connection.owner_id, account, high_watermark: connection.high_watermark },
       credentials,
+      async saveCredentials(next) {
+        const validated = provider.credentials.parse(next);
+        const text = JSON.stringify(validated);
+        if (connection.credentials_secret_id) {
+          await sql`select vault.update_secret(${connection.credentials_secret_id}, ${text})`;
+        } else {
+          await sql.begin(async (tx) => {
+            const [{ id }] = await tx`select vault.create_secret(${text}, null, 'tributary connection credentials') as id`;
+            await tx`update sync.connections set credentials_secret_id = ${id} where id = ${connection.id}`;
+            connection.credentials_secret_id = id;
+          });
+        }
+        ctx.credentials = validated;
+        log("info", "credentials refreshed and stored in Vault", { ...fields, chunk: chunkNo });
+      },
       cursor: job.cursor,
       sql,
       env: (name) => Deno.env.get(name),
