@@ -59,8 +59,8 @@ async function start(testStack: boolean) {
   });
   console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}`);
 
-  const demoApi = serveDemoApi();
-  if (!Deno.args.includes("--no-demo") && !testStack) {
+  const demoApi = !Deno.args.includes("--no-demo") && !testStack ? serveDemoApi() : undefined;
+  if (demoApi) {
     const sql = postgres(stack.profile.dbUrl, { max: 2, onnotice: () => {} });
     await runDemo(stack.profile.apiUrl, sql, demoApi.url)
       .then(reportDemo)
@@ -77,7 +77,7 @@ async function start(testStack: boolean) {
     Deno.addSignalListener("SIGTERM", done);
   });
   console.log(dim("\n[stack] stopping..."));
-  await demoApi.close();
+  await demoApi?.close();
   await stack.stop();
   console.log(dim("[stack] stopped"));
   Deno.exit(0);

@@ -3,6 +3,7 @@
  * project publishes asymmetric keys, else HS256 with the project's JWT_SECRET.
  */
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { HttpError } from "./http.ts";
 
 export interface Caller {
   userId: string | null;
@@ -11,7 +12,11 @@ export interface Caller {
   claims: JWTPayload & { role?: string; app_metadata?: { role?: string } };
 }
 
-export class Unauthorized extends Error {}
+export class Unauthorized extends HttpError {
+  constructor(message: string) {
+    super(401, "unauthorized", message);
+  }
+}
 
 let verifier: ((token: string) => Promise<JWTPayload>) | undefined;
 

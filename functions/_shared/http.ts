@@ -1,7 +1,9 @@
 /**
  * HTTP helpers every function shares: CORS (functions answer their own preflights on
- * Supabase) and the error shape of the public contract, `{error: {code, message}}`.
+ * Supabase), the error shape of the public contract, `{error: {code, message}}`, and
+ * request bodies validated with zod into 400s that name the field.
  */
+import type { z } from "zod";
 export const corsHeaders: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-headers": "authorization, x-client-info, apikey, content-type",
@@ -18,4 +20,54 @@ export function error(status: number, code: string, message: string, headers: Re
 
 export function preflight(): Response {
   return new Response("ok", { headers: corsHeaders });
+}
+
+/** An answer other than success, thrown from anywhere in a route. */
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+/** "field.path: what is wrong; ..." — prefixed by `prefix.` when given (say, "account"). */
+export function zodIssues(e: z.ZodError, prefix?: string): string {
+  return e.issues
+    .map((i) => `${[prefix, ...i.path].filter((p) => p !== undefined && p !== "").join(".") || "body"}: ${i.message}`)
+    .join("; ");
+}
+
+/** Validates with `schema`, or throws a 400 that names every bad field. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, prefix?: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError(400, "invalid_request", zodIssues(parsed.error, prefix));
+  return parsed.data;
+}
+
+/** The request's JSON body (an empty body counts as `{}`), validated with `schema`. */
+export async function readJson<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+  const text = await req.text();
+  let raw: unknown;
+  try {
+    raw = text.trim() ? JSON.parse(text) : {};
+  } catch {
+    throw new HttpError(400, "invalid_json", "The request body must be JSON.");
+  }
+  return validate(schema, raw);
+}
+
+/**
+ * Serves a function's routes: answers preflights, turns an HttpError into its answer,
+ * and anything else into a logged 500 that says nothing about the cause.
+ */
+export function serveRoutes(name: string, route: (req: Request) => Promise<Response>) {
+  Deno.serve(async (req) => {
+    if (req.method === "OPTIONS") return preflight();
+    try {
+      return await route(req);
+    } catch (e) {
+      if (e instanceof HttpError) return error(e.status, e.code, e.message, e.headers);
+      console.error(JSON.stringify({ level: "error", msg: `${name} failed`, error: String(e) }));
+      return error(500, "internal", "Something went wrong on our side; try again.");
+    }
+  });
 }

@@ -16,7 +16,7 @@
 import { z } from "zod";
 import { db } from "./database.ts";
 import { Permanent, RateLimited } from "./errors.ts";
-import { error, json, preflight } from "./http.ts";
+import { error, json, preflight, zodIssues } from "./http.ts";
 import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
@@ -65,7 +65,7 @@ async function authorized(req: Request): Promise<boolean> {
 
 function describe(e: unknown): string {
   return e instanceof z.ZodError
-    ? e.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")
+    ? zodIssues(e)
     : e instanceof Error
     ? e.message
     : String(e);

@@ -8,9 +8,9 @@
  *   GET  /jobs?status=&provider=&limit=   every owner's jobs
  */
 import { z } from "zod";
-import { caller, Unauthorized } from "../_shared/auth.ts";
+import { caller } from "../_shared/auth.ts";
 import { db } from "../_shared/database.ts";
-import { error, json, preflight } from "../_shared/http.ts";
+import { error, json, readJson, serveRoutes, validate } from "../_shared/http.ts";
 
 const pauseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const jobList = z.object({
@@ -22,17 +22,6 @@ const uuid = z.string().uuid();
 
 const JOB_FIELDS = `id, owner_id, connection_id, provider, kind, status, priority, run_at, attempts, max_attempts,
   worker, progress, stats, params, dry_run, last_error, created_at, updated_at, started_at, finished_at`;
-
-const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-
-async function readBody(req: Request): Promise<unknown> {
-  const text = await req.text();
-  try {
-    return text.trim() ? JSON.parse(text) : {};
-  } catch {
-    return Symbol.for("invalid");
-  }
-}
 
 async function route(req: Request): Promise<Response> {
   const who = await caller(req);
@@ -55,10 +44,9 @@ async function route(req: Request): Promise<Response> {
     return json({ providers, settings: settings[0], recent_runs: runs, cron_runs: cron });
   }
   if (req.method === "POST" && path === "/pause") {
-    const body = pauseBody.safeParse(await readBody(req));
-    if (!body.success) return error(400, "invalid_request", issues(body.error));
-    await sql`select sync.pause(${body.data.reason})`;
-    return json({ paused: true, reason: body.data.reason });
+    const { reason } = await readJson(req, pauseBody);
+    await sql`select sync.pause(${reason})`;
+    return json({ paused: true, reason });
   }
   if (req.method === "POST" && path === "/resume") {
     await sql`select sync.resume()`;
@@ -66,9 +54,7 @@ async function route(req: Request): Promise<Response> {
     return json({ paused: false });
   }
   if (req.method === "GET" && path === "/jobs") {
-    const query = jobList.safeParse(Object.fromEntries(url.searchParams));
-    if (!query.success) return error(400, "invalid_request", issues(query.error));
-    const { status, provider, limit } = query.data;
+    const { status, provider, limit } = validate(jobList, Object.fromEntries(url.searchParams));
     const rows = await sql.unsafe(
       `select ${JOB_FIELDS} from sync.jobs
        where ($1::sync.job_status is null or status = $1::sync.job_status) and ($2::text is null or provider = $2)
@@ -98,13 +84,4 @@ async function route(req: Request): Promise<Response> {
   return error(404, "no_route", `${req.method} ${path} is not a sync-admin route.`);
 }
 
-Deno.serve(async (req) => {
-  if (req.method === "OPTIONS") return preflight();
-  try {
-    return await route(req);
-  } catch (e) {
-    if (e instanceof Unauthorized) return error(401, "unauthorized", e.message);
-    console.error(JSON.stringify({ level: "error", msg: "sync-admin failed", error: String(e) }));
-    return error(500, "internal", "Something went wrong on our side; try again.");
-  }
-});
+serveRoutes("sync-admin", route);

@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { caller, Unauthorized } from "../_shared/auth.ts";
 import { asUser, db } from "../_shared/database.ts";
-import { error, json, preflight } from "../_shared/http.ts";
+import { HttpError, json, readJson, serveRoutes, validate } from "../_shared/http.ts";
 import { providers } from "../_shared/providers/index.ts";
 
 /** A new trigger this soon after the previous job of the connection started is refused (429). */
@@ -52,43 +52,16 @@ const jobList = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
-
 const notFound = (what: string) => new HttpError(404, "not_found", `No ${what} with that id is yours.`);
 
-function invalid(e: z.ZodError): HttpError {
-  const detail = e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-  return new HttpError(400, "invalid_request", detail);
-}
-
-async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await req.text());
-  } catch {
-    throw new HttpError(400, "invalid_json", "The request body must be JSON.");
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalid(parsed.error);
-  return parsed.data;
-}
-
 async function createConnection(req: Request, userId: string) {
-  const input = await body(req, newConnection);
+  const input = await readJson(req, newConnection);
   const provider = providers[input.provider];
   if (!provider) {
     throw new HttpError(400, "unsupported_provider", `provider: "${input.provider}" is not available; use one of ${Object.keys(providers).join(", ")}`);
   }
-  for (const [field, schema, value] of [["account", provider.account, input.account], ["credentials", provider.credentials, input.credentials]] as const) {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new HttpError(400, "invalid_request", parsed.error.issues.map((i) => `${field}.${i.path.join(".")}: ${i.message}`).join("; "));
-    }
-  }
+  validate(provider.account, input.account, "account");
+  validate(provider.credentials, input.credentials, "credentials");
   const sql = db();
   const id = await sql.begin(async (tx) => {
     const [{ secret }] = await tx`select vault.create_secret(${JSON.stringify(input.credentials)}, null, 'tributary connection credentials') as secret`;
@@ -125,7 +98,7 @@ async function route(req: Request): Promise<Response> {
   if (resource === "connections" && id && !action) {
     if (!uuid.safeParse(id).success) throw notFound("connection");
     if (method === "PATCH") {
-      const patch = await body(req, connectionPatch);
+      const patch = await readJson(req, connectionPatch);
       const visible = await asUser(who.claims, (tx) => tx`select 1 from sync.connections where id = ${id}`);
       if (visible.length === 0) throw notFound("connection");
       const [row] = await db().unsafe(
@@ -154,7 +127,7 @@ async function route(req: Request): Promise<Response> {
   }
   if (resource === "jobs" && !id) {
     if (method === "POST") {
-      const input = await body(req, newJob);
+      const input = await readJson(req, newJob);
       const [conn] = await asUser(who.claims, (tx) => tx`
         select c.id,
                (select extract(epoch from now() - max(j.created_at)) from sync.jobs j
@@ -177,13 +150,12 @@ async function route(req: Request): Promise<Response> {
       return json({ job_id: job.id, status: job.status, deduplicated: conn.active }, 202);
     }
     if (method === "GET") {
-      const query = jobList.safeParse(Object.fromEntries(url.searchParams));
-      if (!query.success) throw invalid(query.error);
+      const query = validate(jobList, Object.fromEntries(url.searchParams));
       const rows = await asUser(who.claims, (tx) =>
         tx.unsafe(
           `select ${JOB_FIELDS} from sync.jobs where ($1::sync.job_status is null or status = $1::sync.job_status)
            order by created_at desc limit $2`,
-          [query.data.status ?? null, query.data.limit],
+          [query.status ?? null, query.limit],
         ));
       return json({ jobs: rows });
     }
@@ -201,14 +173,4 @@ async function route(req: Request): Promise<Response> {
   throw new HttpError(404, "no_route", `${method} ${path} is not a sync-api route.`);
 }
 
-Deno.serve(async (req) => {
-  if (req.method === "OPTIONS") return preflight();
-  try {
-    return await route(req);
-  } catch (e) {
-    if (e instanceof HttpError) return error(e.status, e.code, e.message, e.headers);
-    if (e instanceof Unauthorized) return error(401, "unauthorized", e.message);
-    console.error(JSON.stringify({ level: "error", msg: "sync-api failed", error: String(e) }));
-    return error(500, "internal", "Something went wrong on our side; try again.");
-  }
-});
+serveRoutes("sync-api", route);

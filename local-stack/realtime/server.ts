@@ -178,7 +178,7 @@ class Connection {
   leave(channel: Channel) {
     clearTimeout(channel.expiry);
     this.channels.delete(channel.wireTopic);
-    this.server.untrack(this, channel);
+    this.server.untrack(channel);
   }
 
   private close(channel: Channel, message: string) {
@@ -234,7 +234,7 @@ class Connection {
       return;
     }
     if (body.event === "track") this.server.track(this, channel, isObject(body.payload) ? body.payload : {});
-    else if (body.event === "untrack") this.server.untrack(this, channel);
+    else if (body.event === "untrack") this.server.untrack(channel);
     if (m.ref) this.reply(m, "ok", {});
   }
 }
@@ -316,7 +316,7 @@ export class RealtimeServer {
     this.#presenceDiff(channel, { joins: { [channel.presenceKey]: { metas: [meta] } }, leaves });
   }
 
-  untrack(_connection: Connection, channel: Channel) {
+  untrack(channel: Channel) {
     const key = `${channel.private}:${channel.subTopic}`;
     const entry = this.#presence.get(key)?.get(channel);
     if (!entry) return;
