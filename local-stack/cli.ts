@@ -11,8 +11,10 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { generateTypes, TYPES_FILE } from "./database.ts";
 import { reportDemo, runDemo, serveDemoApi } from "./demo.ts";
-import { profile as profileFor, ROOT } from "./profile.ts";
+import { assertPortFree } from "./ports.ts";
+import { type Profile, profile as profileFor, ROOT } from "./profile.ts";
 import { type Stack, startStack } from "./stack.ts";
+import { baseUrls, type FakeServer, serveFakes } from "../tests/fakes/server.ts";
 import { dbLint, denoTest, generatedTypes, pgTap, type SuiteResult, typeCheck } from "./suites.ts";
 
 const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
@@ -37,21 +39,30 @@ function progress(started: number) {
   return (step: string) => console.log(dim(`[stack] ${step} (${((performance.now() - started) / 1000).toFixed(1)}s)`));
 }
 
-const testStackOptions = () => {
+/** The fake upstreams (tests/fakes) on the profile's port, for tests and demos. */
+async function startFakes(profile: Profile): Promise<FakeServer> {
+  await assertPortFree(profile.fakesPort, "fake upstreams", "TRIBUTARY_FAKES_PORT");
+  return serveFakes(profile.fakesPort);
+}
+
+const testStackOptions = (fakes: FakeServer) => {
   if (!Deno.env.get("TRIBUTARY_FUNCTIONS_ENV")) {
     Deno.env.set("TRIBUTARY_FUNCTIONS_ENV", join(ROOT, "tests", "fixtures", "functions.env"));
   }
   return {
     extraFunctionConfigs: [join(ROOT, "tests", "fixtures", "config.toml")],
     extraFunctionFolders: [join(ROOT, "tests", "fixtures", "functions")],
+    functionSecrets: baseUrls(fakes.url),
   };
 };
 
 /** `start --test-stack` serves the test profile, for running single test files by hand. */
 async function start(testStack: boolean) {
   const started = performance.now();
-  const stack = await startStack(profileFor(testStack ? "test" : "dev"), {
-    ...(testStack ? testStackOptions() : {}),
+  const profile = profileFor(testStack ? "test" : "dev");
+  const fakes = testStack ? await startFakes(profile) : undefined;
+  const stack = await startStack(profile, {
+    ...(fakes ? testStackOptions(fakes) : {}),
     // Function logs go to their file; --logs also prints them (they would break the demo's bar).
     echoFunctionLogs: Deno.args.includes("--logs"),
     watch: true,
@@ -79,13 +90,16 @@ async function start(testStack: boolean) {
   console.log(dim("\n[stack] stopping..."));
   await demoApi?.close();
   await stack.stop();
+  await fakes?.close();
   console.log(dim("[stack] stopped"));
   Deno.exit(0);
 }
 
 async function test() {
   const started = performance.now();
-  const stack = await startStack(profileFor("test"), { ...testStackOptions(), onStep: progress(started) });
+  const profile = profileFor("test");
+  const fakes = await startFakes(profile);
+  const stack = await startStack(profile, { ...testStackOptions(fakes), onStep: progress(started) });
   const results: SuiteResult[] = [];
   let interrupted = false;
   const interrupt = () => {
@@ -100,6 +114,7 @@ async function test() {
     results.push(await dbLint(stack));
   } finally {
     await stack.stop();
+    await fakes.close();
     Deno.removeSignalListener("SIGINT", interrupt);
   }
 

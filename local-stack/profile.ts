@@ -12,6 +12,8 @@ export interface Profile {
   name: ProfileName;
   apiPort: number;
   dbPort: number;
+  /** Where tests and demos serve the fake upstreams (tests/fakes). */
+  fakesPort: number;
   /** Git-ignored folder for logs, pid files and (for non-root users) the Postgres data dir. */
   stateDir: string;
   /** Throwaway stacks start from an empty database every time. */
@@ -30,20 +32,22 @@ function port(envName: string, fallback: number): number {
 
 export type ProfileName = "dev" | "test" | "bench";
 
-const DEFAULT_PORTS: Record<ProfileName, [api: number, db: number]> = {
-  dev: [54321, 54322],
-  test: [55321, 55322],
-  bench: [56321, 56322],
+const DEFAULT_PORTS: Record<ProfileName, [api: number, db: number, fakes: number]> = {
+  dev: [54321, 54322, 54329],
+  test: [55321, 55322, 55329],
+  bench: [56321, 56322, 56329],
 };
 
 export function profile(name: ProfileName): Profile {
   const dev = name === "dev";
   const apiPort = port("TRIBUTARY_API_PORT", DEFAULT_PORTS[name][0]);
   const dbPort = port("TRIBUTARY_DB_PORT", DEFAULT_PORTS[name][1]);
+  const fakesPort = port("TRIBUTARY_FAKES_PORT", DEFAULT_PORTS[name][2]);
   return {
     name,
     apiPort,
     dbPort,
+    fakesPort,
     stateDir: join(ROOT, ".tributary", name),
     throwaway: !dev,
     apiUrl: `http://127.0.0.1:${apiPort}`,

@@ -24,6 +24,11 @@ export interface StackOptions {
   extraFunctionFolders?: string[];
   /** Print function logs to the console as well as to the log file. */
   echoFunctionLogs?: boolean;
+  /**
+   * Function secrets set by the caller, winning over the env files (the fake upstreams'
+   * base URLs for tests and demos).
+   */
+  functionSecrets?: Record<string, string>;
   /** Retire workers when function files change (dev). */
   watch?: boolean;
   onStep?: (step: string) => void;
@@ -118,6 +123,7 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
       memoryMb: 256,
       env: () => ({
         ...loadFunctionSecrets(secretFiles),
+        ...options.functionSecrets,
         SUPABASE_URL: profile.apiUrl,
         SUPABASE_ANON_KEY: ANON_KEY,
         SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,

@@ -88,6 +88,7 @@ export async function denoTest(stack: Stack): Promise<SuiteResult> {
     TRIBUTARY_ANON_KEY: stack.keys.anon,
     TRIBUTARY_SERVICE_ROLE_KEY: stack.keys.serviceRole,
     TRIBUTARY_FUNCTION_LOG: stack.functionLog,
+    TRIBUTARY_FAKES_URL: `http://127.0.0.1:${stack.profile.fakesPort}`,
     NO_COLOR: "1",
   };
   const config = `--config=${join(ROOT, "deno.json")}`;

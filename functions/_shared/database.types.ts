@@ -21,6 +21,7 @@ export type Database = {
           "next_sync_at": string | null;
           "owner_id": string;
           "provider": string;
+          "reconnect_reason": string | null;
           "updated_at": string;
         };
         ComputedFields: never;
@@ -39,6 +40,7 @@ export type Database = {
           "next_sync_at"?: string | null;
           "owner_id": string;
           "provider": string;
+          "reconnect_reason"?: string | null;
           "updated_at"?: string;
         };
         Update: {
@@ -56,6 +58,7 @@ export type Database = {
           "next_sync_at"?: string | null;
           "owner_id"?: string;
           "provider"?: string;
+          "reconnect_reason"?: string | null;
           "updated_at"?: string;
         };
         Relationships: [
@@ -426,6 +429,67 @@ export type Database = {
   };
   "synced": {
     Tables: {
+      "ad_campaign_totals": {
+        Row: {
+          "account_id": string;
+          "campaign_id": string;
+          "campaign_name": string | null;
+          "clicks": number;
+          "connection_id": string;
+          "conversions": number;
+          "cpc": number | null;
+          "ctr": number | null;
+          "currency": string | null;
+          "days": number;
+          "first_date": string;
+          "impressions": number;
+          "last_date": string;
+          "owner_id": string;
+          "provider": string;
+          "refreshed_at": string;
+          "spend": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "campaign_id": string;
+          "campaign_name"?: string | null;
+          "clicks": number;
+          "connection_id": string;
+          "conversions": number;
+          "cpc"?: number | null;
+          "ctr"?: number | null;
+          "currency"?: string | null;
+          "days": number;
+          "first_date": string;
+          "impressions": number;
+          "last_date": string;
+          "owner_id": string;
+          "provider": string;
+          "refreshed_at"?: string;
+          "spend": number;
+        };
+        Update: {
+          "account_id"?: string;
+          "campaign_id"?: string;
+          "campaign_name"?: string | null;
+          "clicks"?: number;
+          "connection_id"?: string;
+          "conversions"?: number;
+          "cpc"?: number | null;
+          "ctr"?: number | null;
+          "currency"?: string | null;
+          "days"?: number;
+          "first_date"?: string;
+          "impressions"?: number;
+          "last_date"?: string;
+          "owner_id"?: string;
+          "provider"?: string;
+          "refreshed_at"?: string;
+          "spend"?: number;
+        };
+        Relationships: [];
+      };
       "ad_metrics_daily": {
         Row: {
           "account_id": string;
@@ -500,12 +564,216 @@ export type Database = {
         };
         Relationships: [];
       };
+      "sheet_rows": {
+        Row: {
+          "connection_id": string;
+          "data": NonNullable<Json>;
+          "owner_id": string;
+          "row_key": string;
+          "row_number": number;
+          "sheet": string;
+          "synced_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "connection_id": string;
+          "data": NonNullable<Json>;
+          "owner_id": string;
+          "row_key": string;
+          "row_number": number;
+          "sheet": string;
+          "synced_at"?: string;
+        };
+        Update: {
+          "connection_id"?: string;
+          "data"?: NonNullable<Json>;
+          "owner_id"?: string;
+          "row_key"?: string;
+          "row_number"?: number;
+          "sheet"?: string;
+          "synced_at"?: string;
+        };
+        Relationships: [];
+      };
+      "spotify_daily_summary": {
+        Row: {
+          "connection_id": string;
+          "day": string;
+          "minutes": number;
+          "owner_id": string;
+          "plays": number;
+          "refreshed_at": string;
+          "top_artists": NonNullable<Json>;
+          "top_tracks": NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          "connection_id": string;
+          "day": string;
+          "minutes": number;
+          "owner_id": string;
+          "plays": number;
+          "refreshed_at"?: string;
+          "top_artists": NonNullable<Json>;
+          "top_tracks": NonNullable<Json>;
+        };
+        Update: {
+          "connection_id"?: string;
+          "day"?: string;
+          "minutes"?: number;
+          "owner_id"?: string;
+          "plays"?: number;
+          "refreshed_at"?: string;
+          "top_artists"?: NonNullable<Json>;
+          "top_tracks"?: NonNullable<Json>;
+        };
+        Relationships: [];
+      };
+      "spotify_plays": {
+        Row: {
+          "connection_id": string;
+          "context": Json | null;
+          "owner_id": string;
+          "played_at": string;
+          "synced_at": string;
+          "track_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "connection_id": string;
+          "context"?: Json | null;
+          "owner_id": string;
+          "played_at": string;
+          "synced_at"?: string;
+          "track_id": string;
+        };
+        Update: {
+          "connection_id"?: string;
+          "context"?: Json | null;
+          "owner_id"?: string;
+          "played_at"?: string;
+          "synced_at"?: string;
+          "track_id"?: string;
+        };
+        Relationships: [];
+      };
+      "spotify_tracks": {
+        Row: {
+          "album": Json | null;
+          "artists": NonNullable<Json>;
+          "connection_id": string;
+          "duration_ms": number | null;
+          "name": string;
+          "owner_id": string;
+          "synced_at": string;
+          "track_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "album"?: Json | null;
+          "artists"?: NonNullable<Json>;
+          "connection_id": string;
+          "duration_ms"?: number | null;
+          "name": string;
+          "owner_id": string;
+          "synced_at"?: string;
+          "track_id": string;
+        };
+        Update: {
+          "album"?: Json | null;
+          "artists"?: NonNullable<Json>;
+          "connection_id"?: string;
+          "duration_ms"?: number | null;
+          "name"?: string;
+          "owner_id"?: string;
+          "synced_at"?: string;
+          "track_id"?: string;
+        };
+        Relationships: [];
+      };
+      "steam_sales": {
+        Row: {
+          "app_id": number | null;
+          "base_price": number | null;
+          "bundle_id": number | null;
+          "connection_id": string;
+          "country_code": string | null;
+          "currency": string | null;
+          "date": string;
+          "gross_returns_usd": number;
+          "gross_sales_usd": number;
+          "gross_units_activated": number;
+          "gross_units_returned": number;
+          "gross_units_sold": number;
+          "line_item_type": string;
+          "net_sales_usd": number;
+          "net_tax_usd": number;
+          "net_units_sold": number;
+          "owner_id": string;
+          "package_id": number | null;
+          "partner_id": number | null;
+          "platform": string | null;
+          "sale_price": number | null;
+          "synced_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "app_id"?: number | null;
+          "base_price"?: number | null;
+          "bundle_id"?: number | null;
+          "connection_id": string;
+          "country_code"?: string | null;
+          "currency"?: string | null;
+          "date": string;
+          "gross_returns_usd"?: number;
+          "gross_sales_usd"?: number;
+          "gross_units_activated"?: number;
+          "gross_units_returned"?: number;
+          "gross_units_sold"?: number;
+          "line_item_type": string;
+          "net_sales_usd"?: number;
+          "net_tax_usd"?: number;
+          "net_units_sold"?: number;
+          "owner_id": string;
+          "package_id"?: number | null;
+          "partner_id"?: number | null;
+          "platform"?: string | null;
+          "sale_price"?: number | null;
+          "synced_at"?: string;
+        };
+        Update: {
+          "app_id"?: number | null;
+          "base_price"?: number | null;
+          "bundle_id"?: number | null;
+          "connection_id"?: string;
+          "country_code"?: string | null;
+          "currency"?: string | null;
+          "date"?: string;
+          "gross_returns_usd"?: number;
+          "gross_sales_usd"?: number;
+          "gross_units_activated"?: number;
+          "gross_units_returned"?: number;
+          "gross_units_sold"?: number;
+          "line_item_type"?: string;
+          "net_sales_usd"?: number;
+          "net_tax_usd"?: number;
+          "net_units_sold"?: number;
+          "owner_id"?: string;
+          "package_id"?: number | null;
+          "partner_id"?: number | null;
+          "platform"?: string | null;
+          "sale_price"?: number | null;
+          "synced_at"?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
     };
     Functions: {
-      [_ in never]: never;
+      "refresh_ad_campaign_totals": { Args: { "connection_id": string }; Returns: number };
+      "refresh_spotify_daily_summary": { Args: { "connection_id": string }; Returns: number };
     };
     Enums: {
       [_ in never]: never;

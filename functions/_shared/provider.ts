@@ -5,6 +5,7 @@
  */
 import type postgres from "postgres";
 import type { z } from "zod";
+import type { Permanent } from "./errors.ts";
 
 export interface Progress {
   phase: string;
@@ -36,7 +37,7 @@ export interface Job {
 
 export interface JobContext<Account, Credentials> {
   job: Job;
-  connection: { id: string; owner_id: string; account: Account; high_watermark: unknown };
+  connection: { id: string; owner_id: string; account: Account; high_watermark: unknown; lookback_days: number };
   credentials: Credentials;
   /**
    * Stores refreshed credentials (a rotated OAuth refresh token) in the connection's
@@ -44,9 +45,18 @@ export interface JobContext<Account, Credentials> {
    * after the upstream rotated a token must not lose the new one.
    */
   saveCredentials(credentials: Credentials): Promise<void>;
+  /**
+   * The upstream refused the credentials for good (a revoked grant): records on the
+   * connection that its user must reconnect, and returns the Permanent error to throw,
+   * worded for that user.
+   */
+  reconnect(reason: string): Promise<Permanent>;
   /** The job's last checkpointed cursor (null on a fresh start). */
   cursor: unknown;
-  /** fetch, after taking a token from the provider's shared rate limit. */
+  /**
+   * fetch, after taking a token from the provider's shared rate limit, and bounded by
+   * TRIBUTARY_UPSTREAM_TIMEOUT_MS (a hung upstream becomes a Retryable error).
+   */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
   /** For writing synced rows. */
   sql: postgres.Sql;
@@ -56,9 +66,17 @@ export interface JobContext<Account, Credentials> {
 
 export interface Provider<Account = unknown, Credentials = unknown> {
   name: string;
+  /** The job kinds it runs; sync-api refuses others with a 400. */
   kinds: readonly string[];
   account: z.ZodType<Account>;
   credentials: z.ZodType<Credentials>;
+  /** What `params` each kind takes (a kind not listed takes any object). */
+  params?: Readonly<Record<string, z.ZodType>>;
+  /**
+   * The job kind to chain when a job of this kind succeeds (not for dry runs): enqueued
+   * in the same transaction as the completion, so it is never lost in between.
+   */
+  followUp?(kind: string): string | null;
   /** Yields after each chunk; the last chunk says done. */
   run(ctx: JobContext<Account, Credentials>): AsyncGenerator<Chunk>;
 }

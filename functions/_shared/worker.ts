@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { db } from "./database.ts";
-import { Permanent, RateLimited } from "./errors.ts";
+import { Permanent, RateLimited, Retryable } from "./errors.ts";
 import { error, json, preflight, zodIssues } from "./http.ts";
 import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 
@@ -23,6 +23,9 @@ import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 const DEFAULT_BUDGET_MS = 50_000;
 /** A lease outlives a chunk comfortably; each checkpoint renews it. */
 const LEASE_SECONDS = Number(Deno.env.get("TRIBUTARY_WORKER_LEASE_SECONDS") ?? 60);
+
+/** An upstream that has not answered by then is treated as down (retryable). */
+const UPSTREAM_TIMEOUT_MS = Number(Deno.env.get("TRIBUTARY_UPSTREAM_TIMEOUT_MS") ?? 30_000);
 
 const requestBody = z.object({ max_jobs: z.number().int().min(1).max(10).default(1) }).strict();
 
@@ -87,9 +90,19 @@ async function runJob<A, C>(
   addEventListener("beforeunload", onUnload);
   try {
     const [connection] = await sql`
-      select id, owner_id, account, high_watermark, credentials_secret_id from sync.connections where id = ${job.connection_id}
+      select id, owner_id, account, high_watermark, lookback_days, credentials_secret_id
+      from sync.connections where id = ${job.connection_id}
     `;
     if (!connection) throw new Permanent("the connection was deleted");
+    if (!provider.kinds.includes(job.kind)) {
+      throw new Permanent(`${provider.name} has no job kind "${job.kind}"; use one of ${provider.kinds.join(", ")}`);
+    }
+    const paramsSchema = provider.params?.[job.kind];
+    if (paramsSchema) {
+      const parsed = paramsSchema.safeParse(job.params);
+      if (!parsed.success) throw new Permanent(`the job's params are invalid (${zodIssues(parsed.error, "params")})`);
+      job.params = parsed.data as Record<string, unknown>;
+    }
     const [secret] = connection.credentials_secret_id
       ? await sql`select decrypted_secret from vault.decrypted_secrets where id = ${connection.credentials_secret_id}`
       : [];
@@ -103,7 +116,13 @@ async function runJob<A, C>(
 
     const ctx: JobContext<A, C> = {
       job,
-      connection: { id: connection.id, owner_id: connection.owner_id, account, high_watermark: connection.high_watermark },
+      connection: {
+        id: connection.id,
+        owner_id: connection.owner_id,
+        account,
+        high_watermark: connection.high_watermark,
+        lookback_days: connection.lookback_days,
+      },
       credentials,
       async saveCredentials(next) {
         const validated = provider.credentials.parse(next);
@@ -120,6 +139,11 @@ async function runJob<A, C>(
         ctx.credentials = validated;
         log("info", "credentials refreshed and stored in Vault", { ...fields, chunk: chunkNo });
       },
+      async reconnect(reason) {
+        await sql`update sync.connections set reconnect_reason = ${reason}, updated_at = now() where id = ${connection.id}`;
+        log("warn", "credentials refused for good; the connection needs reconnecting", { ...fields, chunk: chunkNo });
+        return new Permanent(`${reason} Reconnect the ${provider.name} account (PATCH /connections/${connection.id} with new credentials).`);
+      },
       cursor: job.cursor,
       sql,
       env: (name) => Deno.env.get(name),
@@ -132,7 +156,14 @@ async function runJob<A, C>(
           }
           await new Promise((r) => setTimeout(r, wait * 1000));
         }
-        return await fetch(input, init);
+        try {
+          return await fetch(input, { ...init, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+        } catch (e) {
+          if (e instanceof DOMException && e.name === "TimeoutError") {
+            throw new Retryable(`${new URL(input).host} did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`);
+          }
+          throw new Retryable(`${new URL(input).host} could not be reached: ${describe(e)}`);
+        }
       },
     };
 
@@ -140,8 +171,15 @@ async function runJob<A, C>(
       chunkNo++;
       const chunkFields = { ...fields, chunk: chunkNo, duration_ms: Math.round(performance.now() - started) };
       if (chunk.done) {
-        const [{ ok }] = await sql`select sync.complete(${job.id}, ${job.lease_token}, ${sql.json((chunk.stats ?? {}) as never)}, ${sql.json(chunk.cursor as never)}) as ok`;
-        log("info", ok ? "job succeeded" : "job was taken away before completing", chunkFields);
+        const next = job.dry_run ? null : provider.followUp?.(job.kind) ?? null;
+        const ok = await sql.begin(async (tx) => {
+          const [{ ok }] = await tx`
+            select sync.complete(${job.id}, ${job.lease_token}, ${tx.json((chunk.stats ?? {}) as never)}, ${tx.json(chunk.cursor as never)}) as ok
+          `;
+          if (ok && next) await tx`select sync.enqueue(${job.connection_id}, ${next}, ${tx.json({ after_job: job.id })})`;
+          return ok as boolean;
+        });
+        log("info", ok ? "job succeeded" : "job was taken away before completing", { ...chunkFields, follow_up: next });
         return ok ? "succeeded" : "stopped";
       }
       const [{ ok }] = await sql`

@@ -3,7 +3,9 @@
  *
  *   POST   /connections          {provider, label, account, credentials} -> 201 {id}
  *   GET    /connections
- *   PATCH  /connections/:id      {auto_sync?, cadence?, lookback_days?, label?}
+ *   PATCH  /connections/:id      {auto_sync?, cadence?, lookback_days?, label?, credentials?}
+ *                                (new credentials replace the old in Vault: how a user
+ *                                reconnects an account the upstream stopped accepting)
  *   DELETE /connections/:id
  *   POST   /jobs                 {connection_id, kind?, params?, dry_run?} -> 202 {job_id, status, deduplicated}
  *   GET    /jobs/:id
@@ -38,7 +40,8 @@ const connectionPatch = z.object({
   auto_sync: z.boolean().optional(),
   cadence: cadence.optional(),
   lookback_days: z.number().int().min(0).max(3650).optional(),
-}).strict().refine((p) => Object.keys(p).length > 0, "send at least one of label, auto_sync, cadence, lookback_days");
+  credentials: z.record(z.string(), z.unknown()).optional(),
+}).strict().refine((p) => Object.keys(p).length > 0, "send at least one of label, auto_sync, cadence, lookback_days, credentials");
 
 const newJob = z.object({
   connection_id: uuid,
@@ -76,8 +79,40 @@ async function createConnection(req: Request, userId: string) {
 }
 
 // What users see of their rows: never credentials_secret_id.
-const CONNECTION_FIELDS = "id, provider, label, account, auto_sync, cadence::text as cadence, lookback_days, next_sync_at, high_watermark, last_synced_at, created_at, updated_at";
+const CONNECTION_FIELDS =
+  "id, provider, label, account, auto_sync, cadence::text as cadence, lookback_days, next_sync_at, high_watermark, last_synced_at, reconnect_reason, created_at, updated_at";
 const JOB_FIELDS = "id, connection_id, provider, kind, status, priority, run_at, attempts, max_attempts, progress, stats, params, dry_run, last_error, created_at, updated_at, started_at, finished_at";
+
+/** New credentials for a connection: validated like new ones, stored in Vault, and the reconnect flag cleared. */
+async function replaceCredentials(
+  id: string,
+  connection: { provider: string; credentials_secret_id: string | null },
+  credentials: Record<string, unknown>,
+) {
+  const provider = providers[connection.provider];
+  if (provider) validate(provider.credentials, credentials, "credentials");
+  await db().begin(async (tx) => {
+    const text = JSON.stringify(credentials);
+    if (connection.credentials_secret_id) {
+      await tx`select vault.update_secret(${connection.credentials_secret_id}, ${text})`;
+    } else {
+      const [{ secret }] = await tx`select vault.create_secret(${text}, null, 'tributary connection credentials') as secret`;
+      await tx`update sync.connections set credentials_secret_id = ${secret} where id = ${id}`;
+    }
+    await tx`update sync.connections set reconnect_reason = null where id = ${id}`;
+  });
+}
+
+/** The job's kind and params, checked against what the connection's provider runs. */
+function validateJob(providerName: string, kind: string, params: Record<string, unknown>): Record<string, unknown> {
+  const provider = providers[providerName];
+  if (!provider) return params;
+  if (!provider.kinds.includes(kind)) {
+    throw new HttpError(400, "invalid_request", `kind: ${providerName} runs ${provider.kinds.join(", ")}, not "${kind}"`);
+  }
+  const schema = provider.params?.[kind];
+  return schema ? validate(schema, params, "params") as Record<string, unknown> : params;
+}
 
 async function route(req: Request): Promise<Response> {
   const who = await caller(req);
@@ -99,8 +134,10 @@ async function route(req: Request): Promise<Response> {
     if (!uuid.safeParse(id).success) throw notFound("connection");
     if (method === "PATCH") {
       const patch = await readJson(req, connectionPatch);
-      const visible = await asUser(who.claims, (tx) => tx`select 1 from sync.connections where id = ${id}`);
-      if (visible.length === 0) throw notFound("connection");
+      const [visible] = await asUser(who.claims, (tx) =>
+        tx<{ provider: string; credentials_secret_id: string | null }[]>`select provider, credentials_secret_id from sync.connections where id = ${id}`);
+      if (!visible) throw notFound("connection");
+      if (patch.credentials) await replaceCredentials(id, visible, patch.credentials);
       const [row] = await db().unsafe(
         `update sync.connections set
            label = coalesce($2, label), auto_sync = coalesce($3, auto_sync),
@@ -129,7 +166,7 @@ async function route(req: Request): Promise<Response> {
     if (method === "POST") {
       const input = await readJson(req, newJob);
       const [conn] = await asUser(who.claims, (tx) => tx`
-        select c.id,
+        select c.id, c.provider,
                (select extract(epoch from now() - max(j.created_at)) from sync.jobs j
                  where j.connection_id = c.id and j.created_at > now() - make_interval(secs => ${TRIGGER_COOLDOWN_S})
                    and j.status in ('succeeded', 'failed', 'cancelled'))::float8 as since_last,
@@ -138,6 +175,7 @@ async function route(req: Request): Promise<Response> {
         from sync.connections c where c.id = ${input.connection_id}
       `);
       if (!conn) throw notFound("connection");
+      input.params = validateJob(conn.provider, input.kind, input.params);
       if (!conn.active && conn.since_last !== null) {
         const wait = Math.max(1, Math.ceil(TRIGGER_COOLDOWN_S - conn.since_last));
         throw new HttpError(429, "cooldown", `This connection just synced; try again in ${wait} s.`, { "retry-after": String(wait) });

@@ -1,7 +1,8 @@
 /** The providers this deployment can sync, by name (the `sync.providers` row's name). */
 import type { Provider } from "../provider.ts";
 import { httpJson } from "./http-json.ts";
+import { steam } from "./steam.ts";
 
-export const providers: Record<string, Provider<unknown, unknown>> = {
-  [httpJson.name]: httpJson as Provider<unknown, unknown>,
-};
+export const providers: Record<string, Provider<unknown, unknown>> = Object.fromEntries(
+  ([httpJson, steam] as Provider<any, any>[]).map((p) => [p.name, p as Provider<unknown, unknown>]),
+);

@@ -1,0 +1,172 @@
+/**
+ * Steam partner sales (IPartnerFinancialsService), incremental by changed dates:
+ *
+ *   1. GetChangedDatesForPartner(highwatermark) lists the dates whose sales changed since
+ *      the connection's last `result_highwatermark` (0 the first time);
+ *   2. each date is read with GetDetailedSales, paging with max_id as the next
+ *      highwatermark_id until max_id comes back equal to the id sent.
+ *
+ * The cursor is the date list, the date being read and its highwatermark_id, so a run
+ * resumes at the page it stopped on. Only when every date is done does the new
+ * result_highwatermark become the connection's high-watermark: a run that dies half-way
+ * asks for the same changed dates again next time. A backfill reads a date range and
+ * leaves the high-watermark as it was.
+ */
+import { z } from "zod";
+import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
+import { Permanent } from "../errors.ts";
+import type { JobContext, Provider } from "../provider.ts";
+import { readJson, throwForStatus } from "./upstream.ts";
+
+export const account = z.object({
+  // Only a label for the user's benefit: the key decides which partner's sales come back.
+  partner_id: z.string().regex(/^\d+$/, "digits only").optional(),
+}).strict();
+
+export const credentials = z.object({
+  key: z.string().regex(/^[A-Fa-f0-9]{32}$/, "a 32-character hex Steam Financial Web API key"),
+}).strict();
+
+type Account = z.infer<typeof account>;
+type Credentials = z.infer<typeof credentials>;
+type Ctx = JobContext<Account, Credentials>;
+
+interface Cursor {
+  dates: string[];
+  index: number;
+  highwatermark_id: string;
+  /** What becomes the connection's high-watermark when the run finishes (null: keep it). */
+  result_highwatermark: string | null;
+  rows: number;
+}
+
+interface Watermark {
+  result_highwatermark?: string;
+}
+
+const NO_PERMISSION = "The Steam key has no permission to read partner sales (Steam answered with an empty response). " +
+  "Use a Financial Web API key from a Steamworks group with the General/Financial permission.";
+
+/** `YYYY/MM/DD` (as Steam may send it) or `YYYY-MM-DD`, as `YYYY-MM-DD`. */
+export function normaliseDate(date: string): string {
+  const m = /^(\d{4})[-/](\d{2})[-/](\d{2})$/.exec(date.trim());
+  if (!m) throw new Permanent(`Steam sent a date we cannot read: "${date}"`);
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+async function call(ctx: Ctx, method: string, query: Record<string, string>): Promise<Record<string, any>> {
+  const base = ctx.env("STEAM_API_BASE") ?? "https://partner.steam-api.com";
+  const url = new URL(`${base.replace(/\/$/, "")}/IPartnerFinancialsService/${method}/v001/`);
+  for (const [k, v] of Object.entries({ key: ctx.credentials.key, ...query })) url.searchParams.set(k, v);
+  const res = await ctx.fetch(url);
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw await ctx.reconnect(`Steam refused the key (${res.status}): it is wrong or was revoked.`);
+  }
+  if (!res.ok) await throwForStatus(res, `Steam ${method}`);
+  const body = await readJson(res, `Steam ${method}`) as { response?: Record<string, any> };
+  const response = body?.response;
+  if (!response || Object.keys(response).length === 0) throw new Permanent(NO_PERMISSION);
+  return response;
+}
+
+const int = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
+
+async function save(ctx: Ctx, results: Record<string, unknown>[]) {
+  const rows = results.map((r) => ({
+    date: normaliseDate(String(r.date)),
+    line_item_type: String(r.line_item_type ?? "unknown"),
+    partner_id: int(r.partnerid),
+    package_id: int(r.packageid),
+    bundle_id: int(r.bundleid),
+    app_id: int(r.appid),
+    country_code: r.country_code ?? null,
+    platform: r.platform ?? null,
+    currency: r.currency ?? null,
+    base_price: int(r.base_price),
+    sale_price: int(r.sale_price),
+    gross_units_sold: int(r.gross_units_sold) ?? "0",
+    gross_units_returned: int(r.gross_units_returned) ?? "0",
+    gross_units_activated: int(r.gross_units_activated) ?? "0",
+    net_units_sold: int(r.net_units_sold) ?? "0",
+    gross_sales_usd: int(r.gross_sales_usd) ?? "0",
+    gross_returns_usd: int(r.gross_returns_usd) ?? "0",
+    net_tax_usd: int(r.net_tax_usd) ?? "0",
+    net_sales_usd: int(r.net_sales_usd) ?? "0",
+  }));
+  await ctx.sql`
+    insert into synced.steam_sales (
+      connection_id, owner_id, date, line_item_type, partner_id, package_id, bundle_id, app_id, country_code,
+      platform, currency, base_price, sale_price, gross_units_sold, gross_units_returned, gross_units_activated,
+      net_units_sold, gross_sales_usd, gross_returns_usd, net_tax_usd, net_sales_usd
+    )
+    select ${ctx.connection.id}, ${ctx.connection.owner_id}, r.*
+    from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as r (
+      date date, line_item_type text, partner_id bigint, package_id bigint, bundle_id bigint, app_id bigint,
+      country_code text, platform text, currency text, base_price numeric, sale_price numeric,
+      gross_units_sold bigint, gross_units_returned bigint, gross_units_activated bigint, net_units_sold bigint,
+      gross_sales_usd numeric, gross_returns_usd numeric, net_tax_usd numeric, net_sales_usd numeric
+    )
+    on conflict on constraint steam_sales_line_item do update set
+      gross_units_sold = excluded.gross_units_sold, gross_units_returned = excluded.gross_units_returned,
+      gross_units_activated = excluded.gross_units_activated, net_units_sold = excluded.net_units_sold,
+      gross_sales_usd = excluded.gross_sales_usd, gross_returns_usd = excluded.gross_returns_usd,
+      net_tax_usd = excluded.net_tax_usd, net_sales_usd = excluded.net_sales_usd, synced_at = now()
+  `;
+}
+
+async function plan(ctx: Ctx): Promise<Cursor> {
+  if (ctx.job.kind === "backfill") {
+    const { start, end } = backfillRange(ctx.job.params as z.infer<typeof backfillParams>);
+    const dates = Array.from({ length: daysIn(start, end) }, (_, i) => addDays(start, i));
+    return { dates, index: 0, highwatermark_id: "0", result_highwatermark: null, rows: 0 };
+  }
+  const since = (ctx.connection.high_watermark as Watermark | null)?.result_highwatermark ?? "0";
+  const changed = await call(ctx, "GetChangedDatesForPartner", { highwatermark: since });
+  const dates = [...new Set(((changed.dates ?? []) as string[]).map(normaliseDate))].sort();
+  return { dates, index: 0, highwatermark_id: "0", result_highwatermark: String(changed.result_highwatermark ?? since), rows: 0 };
+}
+
+export const steam: Provider<Account, Credentials> = {
+  name: "steam",
+  kinds: ["incremental", "backfill"],
+  account,
+  credentials,
+  params: { incremental: incrementalParams, backfill: backfillParams },
+  async *run(ctx) {
+    const cursor: Cursor = (ctx.cursor as Cursor | null) ?? await plan(ctx);
+    const progress = (message: string) => ({
+      phase: "downloading",
+      done: cursor.index,
+      total: cursor.dates.length,
+      message,
+    });
+    if (!ctx.cursor) yield { cursor, progress: progress(`${cursor.dates.length} changed dates to read`), done: false };
+
+    while (cursor.index < cursor.dates.length) {
+      const date = cursor.dates[cursor.index];
+      const sent = cursor.highwatermark_id;
+      const page = await call(ctx, "GetDetailedSales", { date, highwatermark_id: sent });
+      const results = (page.results ?? []) as Record<string, unknown>[];
+      if (results.length > 0 && !ctx.job.dry_run) await save(ctx, results);
+      cursor.rows += results.length;
+      const maxId = String(page.max_id ?? sent);
+      if (maxId === sent || results.length === 0) {
+        cursor.index++;
+        cursor.highwatermark_id = "0";
+      } else {
+        cursor.highwatermark_id = maxId;
+      }
+      ctx.log("sales page read", { date, rows: results.length });
+      yield { cursor, progress: progress(`${date}: ${cursor.rows} sales rows so far`), stats: { rows: cursor.rows, dates: cursor.index }, done: false };
+    }
+
+    const previous = ctx.connection.high_watermark as Watermark | null;
+    yield {
+      cursor: cursor.result_highwatermark !== null ? { result_highwatermark: cursor.result_highwatermark } : previous,
+      progress: { phase: "done", done: cursor.dates.length, total: cursor.dates.length, message: `${cursor.rows} sales rows from ${cursor.dates.length} dates` },
+      stats: { rows: cursor.rows, dates: cursor.dates.length },
+      done: true,
+    };
+  },
+};
