@@ -161,9 +161,10 @@ export const steam: Provider<Account, Credentials> = {
       yield { cursor, progress: progress(`${date}: ${cursor.rows} sales rows so far`), stats: { rows: cursor.rows, dates: cursor.index }, done: false };
     }
 
-    const previous = ctx.connection.high_watermark as Watermark | null;
+    // A backfill hands back the high-watermark it found: the changed-dates feed is not its business.
+    const previous = (ctx.connection.high_watermark as Watermark | null)?.result_highwatermark ?? "0";
     yield {
-      cursor: cursor.result_highwatermark !== null ? { result_highwatermark: cursor.result_highwatermark } : previous,
+      cursor: { result_highwatermark: cursor.result_highwatermark ?? previous },
       progress: { phase: "done", done: cursor.dates.length, total: cursor.dates.length, message: `${cursor.rows} sales rows from ${cursor.dates.length} dates` },
       stats: { rows: cursor.rows, dates: cursor.dates.length },
       done: true,

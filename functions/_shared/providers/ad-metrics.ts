@@ -1,0 +1,178 @@
+/**
+ * What the four ad platforms (Google, Meta, LinkedIn, TikTok) share: which dates a job
+ * covers, reading them in date slices, writing synced.ad_metrics_daily, and the
+ * campaign-totals follow-up. A platform supplies only `fetchPage`: one page of one
+ * slice, in its own API's words, normalised to AdRow.
+ *
+ *   incremental  from the connection's last synced date minus the lookback window (ad
+ *                platforms restate recent days as conversions arrive) up to today;
+ *                the first time, the last lookback_days
+ *   backfill     params {start_date, end_date?} or {lookback_days}
+ *
+ * The cursor is the range, the next slice's first date, the slice size and the page
+ * token within the slice: a run resumes at the page it stopped on. A platform that says
+ * a slice holds too much data throws SplitRange, and the slice is halved.
+ */
+import { z } from "zod";
+import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
+import { Permanent } from "../errors.ts";
+import type { Chunk, JobContext } from "../provider.ts";
+
+export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
+
+export const adParams = {
+  incremental: incrementalParams,
+  backfill: backfillParams,
+  "campaign-totals": z.object({ after_job: z.string().uuid().optional() }).strict(),
+};
+
+/** Every sync that wrote rows is followed by a refresh of the campaign totals. */
+export function adFollowUp(kind: string): string | null {
+  return kind === "incremental" || kind === "backfill" ? "campaign-totals" : null;
+}
+
+/** One campaign on one day, in plain units (spend in the account's currency, not micros). */
+export interface AdRow {
+  campaign_id: string;
+  campaign_name?: string | null;
+  date: string;
+  impressions: number | string;
+  clicks: number | string;
+  spend: number | string;
+  conversions?: number | string | null;
+}
+
+export interface AdPage {
+  rows: AdRow[];
+  /** The next page of the same slice (a cursor, a page number), or null when the slice is done. */
+  next: unknown;
+}
+
+/** The platform says the slice is too large to answer: read it in smaller slices. */
+export class SplitRange extends Error {
+  override name = "SplitRange";
+}
+
+export interface AdSource {
+  provider: string;
+  accountId: string;
+  currency?: string | null;
+  /** The largest slice to ask for (a platform limit, or what keeps a page small). */
+  sliceDays: number;
+  fetchPage(start: string, end: string, page: unknown): Promise<AdPage>;
+}
+
+interface Cursor {
+  start: string;
+  end: string;
+  next: string;
+  slice_days: number;
+  page: unknown;
+  rows: number;
+}
+
+interface Watermark {
+  through?: string;
+}
+
+/** The dates the job covers, end included. */
+export function plannedRange(ctx: JobContext<unknown, unknown>): { start: string; end: string } {
+  if (ctx.job.kind === "backfill") return backfillRange(ctx.job.params as z.infer<typeof backfillParams>);
+  const params = ctx.job.params as z.infer<typeof incrementalParams>;
+  const end = today();
+  const lookback = params.lookback_days ?? ctx.connection.lookback_days;
+  const through = (ctx.connection.high_watermark as Watermark | null)?.through;
+  if (through) return { start: addDays(through, 1 - lookback), end };
+  return { start: params.since ?? addDays(end, 1 - Math.max(lookback, 1)), end };
+}
+
+const num = (v: unknown) => {
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) ? n : 0;
+};
+
+async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: AdRow[]) {
+  const records = rows.map((r) => ({
+    campaign_id: String(r.campaign_id),
+    campaign_name: r.campaign_name ?? null,
+    date: r.date,
+    impressions: Math.round(num(r.impressions)),
+    clicks: Math.round(num(r.clicks)),
+    spend: num(r.spend),
+    conversions: num(r.conversions),
+  }));
+  await ctx.sql`
+    insert into synced.ad_metrics_daily (
+      connection_id, owner_id, provider, account_id, campaign_id, campaign_name, date,
+      impressions, clicks, spend, conversions, currency
+    )
+    select ${ctx.connection.id}, ${ctx.connection.owner_id}, ${source.provider}, ${source.accountId},
+           r.campaign_id, r.campaign_name, r.date, r.impressions, r.clicks, r.spend, r.conversions, ${source.currency ?? null}
+    from jsonb_to_recordset(${ctx.sql.json(records as never)}) as r (
+      campaign_id text, campaign_name text, date date, impressions bigint, clicks bigint, spend numeric, conversions numeric
+    )
+    on conflict (connection_id, account_id, campaign_id, date) do update set
+      campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
+      spend = excluded.spend, conversions = excluded.conversions, currency = excluded.currency, synced_at = now()
+  `;
+}
+
+/** The campaign-totals follow-up: rebuild synced.ad_campaign_totals for the connection. */
+async function* refreshTotals(ctx: JobContext<unknown, unknown>): AsyncGenerator<Chunk> {
+  const [{ n }] = await ctx.sql`select synced.refresh_ad_campaign_totals(${ctx.connection.id}) as n`;
+  yield {
+    // No cursor: the connection's high-watermark stays as the sync left it.
+    cursor: null,
+    progress: { phase: "done", done: 1, total: 1, message: `totals for ${n} campaigns` },
+    stats: { campaigns: n },
+    done: true,
+  };
+}
+
+export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: AdSource): AsyncGenerator<Chunk> {
+  if (ctx.job.kind === "campaign-totals") return yield* refreshTotals(ctx);
+
+  const planned = plannedRange(ctx);
+  const c: Cursor = (ctx.cursor as Cursor | null) ??
+    { ...planned, next: planned.start, slice_days: source.sliceDays, page: null, rows: 0 };
+  const total = daysIn(c.start, c.end);
+
+  while (c.next <= c.end) {
+    const sliceEnd = minDate(addDays(c.next, c.slice_days - 1), c.end);
+    let page: AdPage;
+    try {
+      page = await source.fetchPage(c.next, sliceEnd, c.page);
+    } catch (e) {
+      if (!(e instanceof SplitRange)) throw e;
+      const days = daysIn(c.next, sliceEnd);
+      if (days === 1) throw new Permanent(`${source.provider} has too much data even for the single day ${c.next}: ${e.message}`);
+      c.slice_days = Math.ceil(days / 2);
+      c.page = null;
+      ctx.log("range too large; splitting", { from: c.next, to: sliceEnd, slice_days: c.slice_days });
+      continue;
+    }
+    if (page.rows.length > 0 && !ctx.job.dry_run) await save(ctx, source, page.rows);
+    c.rows += page.rows.length;
+    if (page.next !== null && page.next !== undefined) {
+      c.page = page.next;
+    } else {
+      c.next = addDays(sliceEnd, 1);
+      c.page = null;
+    }
+    const daysDone = daysIn(c.start, addDays(c.next, -1));
+    yield {
+      cursor: c,
+      progress: { phase: "downloading", done: daysDone, total, message: `${c.rows} campaign-days through ${minDate(addDays(c.next, -1), c.end)}` },
+      stats: { rows: c.rows, days: daysDone },
+      done: false,
+    };
+  }
+
+  const through = (ctx.connection.high_watermark as Watermark | null)?.through;
+  yield {
+    cursor: { through: through ? maxDate(through, c.end) : c.end },
+    progress: { phase: "done", done: total, total, message: `${c.rows} campaign-days from ${c.start} to ${c.end}` },
+    stats: { rows: c.rows, days: total },
+    done: true,
+  };
+}
