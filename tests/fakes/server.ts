@@ -14,16 +14,21 @@
  * Run alone: deno run -A tests/fakes/server.ts --port 54329
  */
 import type { FakeUpstream } from "./fake.ts";
+import { FAKE_SPOTIFY_CLIENT, SpotifyFake } from "./spotify.ts";
 import { SteamFake } from "./steam.ts";
 
 export function createFakes(): FakeUpstream[] {
-  return [new SteamFake()];
+  return [new SteamFake(), new SpotifyFake()];
 }
 
 /** The function secrets that point the providers at fakes served from `url`. */
 export function baseUrls(url: string): Record<string, string> {
   return {
     STEAM_API_BASE: `${url}/steam`,
+    SPOTIFY_API_BASE: `${url}/spotify`,
+    SPOTIFY_ACCOUNTS_BASE: `${url}/spotify/accounts`,
+    SPOTIFY_CLIENT_ID: FAKE_SPOTIFY_CLIENT.id,
+    SPOTIFY_CLIENT_SECRET: FAKE_SPOTIFY_CLIENT.secret,
   };
 }
 
