@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { generateTypes, TYPES_FILE } from "./database.ts";
-import { reportDemo, runDemo, serveDemoApi } from "./demo.ts";
+import { type DemoSource, FAKE_DEMOS, ordersSource, reportDemo, runDemo, serveDemoApi } from "./demo.ts";
 import { assertPortFree } from "./ports.ts";
 import { type Profile, profile as profileFor, ROOT } from "./profile.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -56,13 +56,25 @@ const testStackOptions = (fakes: FakeServer) => {
   };
 };
 
+/** The value after a flag: `--demo spotify` gives "spotify". */
+function flagValue(flag: string): string | undefined {
+  const i = Deno.args.indexOf(flag);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
 /** `start --test-stack` serves the test profile, for running single test files by hand. */
 async function start(testStack: boolean) {
   const started = performance.now();
   const profile = profileFor(testStack ? "test" : "dev");
-  const fakes = testStack ? await startFakes(profile) : undefined;
+  const demoProvider = flagValue("--demo");
+  if (demoProvider && !FAKE_DEMOS[demoProvider]) {
+    throw new Error(`--demo ${demoProvider}: no demo for that provider; pick one of ${Object.keys(FAKE_DEMOS).join(", ")}`);
+  }
+  // Tests, and a provider demo, talk to the fake upstreams instead of the real services.
+  const fakes = testStack || demoProvider ? await startFakes(profile) : undefined;
   const stack = await startStack(profile, {
-    ...(fakes ? testStackOptions(fakes) : {}),
+    ...(testStack && fakes ? testStackOptions(fakes) : {}),
+    ...(demoProvider && fakes ? { functionSecrets: baseUrls(fakes.url) } : {}),
     // Function logs go to their file; --logs also prints them (they would break the demo's bar).
     echoFunctionLogs: Deno.args.includes("--logs"),
     watch: true,
@@ -70,12 +82,17 @@ async function start(testStack: boolean) {
   });
   console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}`);
 
-  const demoApi = !Deno.args.includes("--no-demo") && !testStack ? serveDemoApi() : undefined;
-  if (demoApi) {
+  const demo = !Deno.args.includes("--no-demo") && !testStack;
+  const demoApi = demo && !demoProvider ? serveDemoApi() : undefined;
+  if (demo) {
     const sql = postgres(stack.profile.dbUrl, { max: 2, onnotice: () => {} });
-    await runDemo(stack.profile.apiUrl, sql, demoApi.url)
-      .then(reportDemo)
-      .catch((e) => console.error(`Demo sync could not run: ${e.message}`));
+    try {
+      const source: DemoSource = demoProvider ? await FAKE_DEMOS[demoProvider](fakes!.url) : ordersSource(demoApi!.url);
+      if (demoProvider) console.log(dim(`sync-${demoProvider} talks to the fake ${demoProvider} API at ${fakes!.url}/${demoProvider} for this session.`));
+      reportDemo(source, await runDemo(stack.profile.apiUrl, sql, source));
+    } catch (e) {
+      console.error(`Demo sync could not run: ${(e as Error).message}`);
+    }
     await sql.end();
   }
   console.log();

@@ -1,8 +1,11 @@
 /**
- * The demo `npm start` runs once the stack is up: a small orders API on this machine,
- * a demo user, an http-json connection to that API made through sync-api, one sync
- * triggered through sync-api, and a progress bar drawn from the job's Realtime events.
- * Everything goes through the same paths a real app uses.
+ * The demo `npm start` runs once the stack is up: a demo user, a connection made
+ * through sync-api, one sync triggered through sync-api, and a progress bar drawn from
+ * the job's Realtime events. Everything goes through the same paths a real app uses.
+ *
+ * By default the source is a small orders API on this machine (the http-json
+ * provider). `npm start -- --demo <provider>` syncs from that provider's fake upstream
+ * (tests/fakes) instead, seeded with demo data.
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
@@ -46,8 +49,75 @@ async function invoke(client: SupabaseClient, path: string, body?: unknown, meth
   return data;
 }
 
-/** Runs the demo sync against the stack at `stackUrl`, reading from the orders API at `ordersUrl`. */
-export async function runDemo(stackUrl: string, sql: postgres.Sql, ordersUrl: string) {
+/** What the demo connects to and how it describes the result. */
+export interface DemoSource {
+  provider: string;
+  label: string;
+  account: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+  /** The job to run (default: an incremental sync). */
+  job?: { kind: string; params: Record<string, unknown> };
+  /** "syncing <what>" */
+  what: string;
+  /** The stats key that counts what landed, and where it landed. */
+  counted: string;
+  table: string;
+}
+
+export const ordersSource = (ordersUrl: string): DemoSource => ({
+  provider: "http-json",
+  label: "Demo orders",
+  account: { url: ordersUrl, records_path: "orders", id_field: "order_id", next_path: "meta.next", total_path: "meta.total" },
+  what: `${ORDERS} orders from a local API into synced.records`,
+  counted: "records",
+  table: "synced.records",
+});
+
+async function control(fakesUrl: string, path: string, method: string, body: unknown) {
+  const res = await fetch(`${fakesUrl}/_control/${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  if (!res.ok) throw new Error(`seeding the fake upstream: ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+
+/** The providers `--demo` can show, each seeded into its fake upstream. */
+export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource>> = {
+  async steam(fakesUrl) {
+    const key = "DE305EED000000000000000000000001";
+    await control(fakesUrl, `steam/${key}`, "PUT", { dates: { start: daysAgo(30), days: 30 }, rows_per_date: 40, page_size: 20 });
+    await control(fakesUrl, `steam/${key}/delay`, "PUT", { ms: 40 });
+    return {
+      provider: "steam",
+      label: "Demo Steam sales",
+      account: { partner_id: "4242" },
+      credentials: { key },
+      // A backfill, so every start shows the whole month again: the fake forgets its
+      // change feed when the stack stops, the database does not.
+      job: { kind: "backfill", params: { lookback_days: 30 } },
+      what: "30 days of Steam partner sales from the fake Steam API into synced.steam_sales",
+      counted: "rows",
+      table: "synced.steam_sales",
+    };
+  },
+  async spotify(fakesUrl) {
+    const refreshToken = `AQdemo${crypto.randomUUID().replaceAll("-", "")}`;
+    const start = new Date(Date.now() - 50 * 4 * 60_000).toISOString();
+    await control(fakesUrl, "spotify/demo-listener", "PUT", { refresh_token: refreshToken, plays: 50, start, step_minutes: 4, rotate: true });
+    return {
+      provider: "spotify",
+      label: "Demo Spotify",
+      account: {},
+      credentials: { refresh_token: refreshToken },
+      what: "the last 50 plays from the fake Spotify API into synced.spotify_plays",
+      counted: "plays",
+      table: "synced.spotify_plays",
+    };
+  },
+};
+
+/** Runs the demo sync against the stack at `stackUrl` from `source`. */
+export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoSource) {
   await sql`
     insert into auth.users (id, email) values (${DEMO_USER.id}, ${DEMO_USER.email})
     on conflict (id) do nothing
@@ -56,12 +126,17 @@ export async function runDemo(stackUrl: string, sql: postgres.Sql, ordersUrl: st
   const client = createClient(stackUrl, ANON_KEY, { accessToken: () => Promise.resolve(token) });
   try {
     const existing = await invoke(client, "connections", undefined, "GET");
-    const account = { url: ordersUrl, records_path: "orders", id_field: "order_id", next_path: "meta.next", total_path: "meta.total" };
-    let connection = existing.connections.find((c: { label: string }) => c.label === "Demo orders");
+    let connection = existing.connections.find((c: { label: string }) => c.label === source.label);
     if (connection) {
-      await sql`update sync.connections set account = ${sql.json(account)} where id = ${connection.id}`;
+      // A fresh fake (or orders API) each start: point the connection at it again.
+      await sql`update sync.connections set account = ${sql.json(source.account as never)} where id = ${connection.id}`;
+      if (source.credentials) {
+        const { error } = await client.functions.invoke(`sync-api/connections/${connection.id}`, { method: "PATCH", body: { credentials: source.credentials } });
+        if (error) throw new Error(`sync-api/connections: ${error.message}`);
+      }
     } else {
-      connection = await invoke(client, "connections", { provider: "http-json", label: "Demo orders", account });
+      const { provider, label, account, credentials } = source;
+      connection = await invoke(client, "connections", { provider, label, account, credentials });
     }
 
     const finished = new Promise<{ status: string; error?: string; records?: number }>((resolve) => {
@@ -73,15 +148,15 @@ export async function runDemo(stackUrl: string, sql: postgres.Sql, ordersUrl: st
         const line = `  ${bar(Number(progress.percent ?? 0))}  ${p.status}  ${progress.message ?? ""}`;
         Deno.stdout.isTerminal() ? Deno.stdout.writeSync(new TextEncoder().encode(`\r${line.padEnd(90)}`)) : console.log(line);
         if (["succeeded", "failed", "cancelled"].includes(String(p.status))) {
-          resolve({ status: String(p.status), error: p.error as string, records: (p.stats as { records?: number })?.records });
+          resolve({ status: String(p.status), error: p.error as string, records: (p.stats as Record<string, number>)?.[source.counted] });
         }
       };
       client.channel(`sync:user:${DEMO_USER.id}`, { config: { private: true } })
         .on("broadcast", { event: "progress" }, ({ payload }) => (jobId ? render(payload) : early.push(payload)))
         .subscribe(async (status) => {
           if (status !== "SUBSCRIBED" || jobId) return;
-          console.log(`\nDemo: syncing ${ORDERS} orders from a local API into synced.records, as ${DEMO_USER.email}`);
-          const job = await invoke(client, "jobs", { connection_id: connection.id }).catch((e) => ({ error: e }));
+          console.log(`\nDemo: syncing ${source.what}, as ${DEMO_USER.email}`);
+          const job = await invoke(client, "jobs", { connection_id: connection.id, ...source.job }).catch((e) => ({ error: e }));
           if ("error" in job) return resolve({ status: "skipped", error: String(job.error) });
           jobId = job.job_id;
           early.splice(0).forEach(render);
@@ -102,9 +177,9 @@ export async function runDemo(stackUrl: string, sql: postgres.Sql, ordersUrl: st
   }
 }
 
-export function reportDemo(outcome: { status: string; error?: string; records?: number }) {
+export function reportDemo(source: DemoSource, outcome: { status: string; error?: string; records?: number }) {
   if (outcome.status === "succeeded") {
-    console.log(`Demo sync succeeded: ${outcome.records} orders are in synced.records.\n`);
+    console.log(`Demo sync succeeded: ${outcome.records} ${source.counted} synced into ${source.table}.\n`);
   } else {
     console.log(`Demo sync ${outcome.status}${outcome.error ? `: ${outcome.error}` : ""}\n`);
   }
