@@ -70,6 +70,15 @@ async function call(ctx: Ctx, method: string, query: Record<string, string>): Pr
   return response;
 }
 
+/**
+ * A request started ahead of need. Its failure is handled where it is awaited; until
+ * then a rejection must not count as unhandled (which would end the worker).
+ */
+function prefetched<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 const int = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
 
 async function save(ctx: Ctx, results: Record<string, unknown>[]) {
@@ -143,20 +152,24 @@ export const steam: Provider<Account, Credentials> = {
     });
     if (!ctx.cursor) yield { cursor, progress: progress(`${cursor.dates.length} changed dates to read`), done: false };
 
-    while (cursor.index < cursor.dates.length) {
+    const read = (index: number, highwatermarkId: string) =>
+      prefetched(call(ctx, "GetDetailedSales", { date: cursor.dates[index], highwatermark_id: highwatermarkId }));
+    let next = cursor.index < cursor.dates.length ? read(cursor.index, cursor.highwatermark_id) : null;
+    while (next) {
       const date = cursor.dates[cursor.index];
       const sent = cursor.highwatermark_id;
-      const page = await call(ctx, "GetDetailedSales", { date, highwatermark_id: sent });
+      const page = await next;
       const results = (page.results ?? []) as Record<string, unknown>[];
+      const maxId = String(page.max_id ?? sent);
+      const dateDone = maxId === sent || results.length === 0;
+      const following = dateDone ? { index: cursor.index + 1, id: "0" } : { index: cursor.index, id: maxId };
+      // Ask for the next page while this one is written: the upstream and the database
+      // then work side by side. The cursor still moves only after the write.
+      next = following.index < cursor.dates.length ? read(following.index, following.id) : null;
       if (results.length > 0 && !ctx.job.dry_run) await save(ctx, results);
       cursor.rows += results.length;
-      const maxId = String(page.max_id ?? sent);
-      if (maxId === sent || results.length === 0) {
-        cursor.index++;
-        cursor.highwatermark_id = "0";
-      } else {
-        cursor.highwatermark_id = maxId;
-      }
+      cursor.index = following.index;
+      cursor.highwatermark_id = following.id;
       ctx.log("sales page read", { date, rows: results.length });
       yield { cursor, progress: progress(`${date}: ${cursor.rows} sales rows so far`), stats: { rows: cursor.rows, dates: cursor.index }, done: false };
     }

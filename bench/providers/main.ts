@@ -1,0 +1,104 @@
+/**
+ * Provider benchmark: rows per second each provider writes through the whole stack
+ * (sync.enqueue -> pg_net -> gateway -> worker -> fake upstream -> upsert -> complete),
+ * beside a raw COPY of the same rows into the same table in the same run, and the
+ * worker's peak memory. Prints figures; asserts nothing.
+ *
+ *   npm run bench:providers                          # every provider, default sizes
+ *   npm run bench:providers -- --providers steam --scale 2
+ *
+ * It brings up its own throwaway stack (the `bench` profile: 56321/56322, fakes on
+ * 56329), so it runs beside `npm start` and `npm test`.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { profile } from "../../local-stack/profile.ts";
+import { startStack } from "../../local-stack/stack.ts";
+import { baseUrls, serveFakes } from "../../tests/fakes/server.ts";
+import { workerPids } from "../../tests/support/providers.ts";
+import { SCENARIOS } from "./scenarios.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    providers: { type: "string", default: Object.keys(SCENARIOS).join(",") },
+    scale: { type: "string", default: "1" },
+  },
+});
+const scale = Number(values.scale);
+const chosen = values.providers.split(",").filter(Boolean);
+for (const name of chosen) if (!SCENARIOS[name]) throw new Error(`no scenario for ${name}; have ${Object.keys(SCENARIOS).join(", ")}`);
+
+const bench = profile("bench");
+const fakes = serveFakes(bench.fakesPort);
+// Rate limits are the providers' real ones in production; here the upstream is local
+// and the point is our own cost, so the shared token buckets are lifted.
+const stack = await startStack(bench, { functionSecrets: baseUrls(fakes.url) });
+const sql = postgres(stack.profile.dbUrl, { max: 4, onnotice: () => {} });
+
+/** The peak resident memory (VmHWM) of a function's worker processes, in MB. */
+function peakMemoryMb(functionName: string): number {
+  return Math.max(0, ...workerPids(functionName).map((pid) => {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? 0) / 1024;
+  }));
+}
+
+async function copyRate(table: string, connectionId: string): Promise<{ rows: number; perSecond: number }> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of await sql.unsafe(`copy (select * from ${table} where connection_id = '${connectionId}') to stdout`).readable()) {
+    chunks.push(chunk);
+  }
+  await sql.unsafe(`delete from ${table} where connection_id = $1`, [connectionId]);
+  const started = performance.now();
+  await pipeline(Readable.from(chunks), await sql.unsafe(`copy ${table} from stdin`).writable());
+  const seconds = (performance.now() - started) / 1000;
+  const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table} where connection_id = $1`, [connectionId]);
+  return { rows: n, perSecond: n / seconds };
+}
+
+const results: string[] = [];
+try {
+  await sql`update sync.providers set requests_per_minute = null, max_concurrency = null`;
+  const [owner] = await sql`insert into auth.users (id, email) values (gen_random_uuid(), 'bench@tributary.local') returning id`;
+  for (const name of chosen) {
+    const scenario = await SCENARIOS[name](fakes.url, scale);
+    const [{ secret }] = await sql`select vault.create_secret(${JSON.stringify(scenario.credentials)}) as secret`;
+    const [{ id: connection }] = await sql`
+      insert into sync.connections (owner_id, provider, label, account, credentials_secret_id)
+      values (${owner.id}, ${name}, 'bench', ${sql.json(scenario.account as never)}, ${secret}) returning id
+    `;
+    console.log(`\n${name}: ${scenario.description}`);
+    const started = performance.now();
+    const [{ id: job }] = await sql`select sync.enqueue(${connection}, ${scenario.kind}, ${sql.json(scenario.params as never)}) as id`;
+    let last = "";
+    while (true) {
+      const [j] = await sql`select status, progress, last_error from sync.jobs where id = ${job}`;
+      const line = `  ${j.status} ${j.progress.percent}% ${j.progress.message ?? ""}`;
+      if (line !== last && Deno.stdout.isTerminal()) Deno.stdout.writeSync(new TextEncoder().encode(`\r${line.padEnd(80)}`));
+      last = line;
+      if (j.status === "failed" || j.status === "cancelled") throw new Error(`${name} job ${j.status}: ${j.last_error}`);
+      if (j.status === "succeeded") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (Deno.stdout.isTerminal()) console.log();
+    const memory = peakMemoryMb(`sync-${name}`);
+    const [{ n: rows }] = await sql.unsafe(`select count(*)::int as n from ${scenario.table} where connection_id = $1`, [connection]);
+    const copy = await copyRate(scenario.table, connection);
+    const rate = rows / seconds;
+    const row = `| ${name} | ${rows.toLocaleString("en")} | ${seconds.toFixed(1)} s | ${Math.round(rate).toLocaleString("en")} | ` +
+      `${Math.round(copy.perSecond).toLocaleString("en")} | ${(rate / copy.perSecond).toFixed(2)}x | ${memory.toFixed(0)} MB |`;
+    console.log(row);
+    results.push(row);
+  }
+} finally {
+  await sql.end();
+  await stack.stop();
+  await fakes.close();
+}
+console.log("\n| provider | rows | sync time | rows/s (stack) | rows/s (COPY) | stack / COPY | worker peak RSS |");
+console.log("|---|---:|---:|---:|---:|---:|---:|");
+for (const r of results) console.log(r);
