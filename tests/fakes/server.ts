@@ -14,16 +14,24 @@
  * Run alone: deno run -A tests/fakes/server.ts --port 54329
  */
 import type { FakeUpstream } from "./fake.ts";
+import { LINKEDIN_FAKE_MAX_ELEMENTS, LinkedInAdsFake } from "./linkedin-ads.ts";
+import { MetaAdsFake } from "./meta-ads.ts";
 import { SteamFake } from "./steam.ts";
+import { TikTokAdsFake } from "./tiktok-ads.ts";
 
 export function createFakes(): FakeUpstream[] {
-  return [new SteamFake()];
+  return [new SteamFake(), new MetaAdsFake(), new LinkedInAdsFake(), new TikTokAdsFake()];
 }
 
 /** The function secrets that point the providers at fakes served from `url`. */
 export function baseUrls(url: string): Record<string, string> {
   return {
     STEAM_API_BASE: `${url}/steam`,
+    META_GRAPH_API_BASE: `${url}/meta-ads`,
+    LINKEDIN_API_BASE: `${url}/linkedin-ads`,
+    // The fake cuts adAnalytics answers where LinkedIn does, only much sooner: the adapter must know where.
+    LINKEDIN_MAX_ELEMENTS: String(LINKEDIN_FAKE_MAX_ELEMENTS),
+    TIKTOK_API_BASE: `${url}/tiktok-ads`,
   };
 }
 
