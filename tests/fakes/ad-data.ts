@@ -37,7 +37,7 @@ export interface AdDay extends AdMetrics {
 export function adCampaigns(tenant: string, count: number, digits = 12): AdCampaign[] {
   if (digits < 6) throw new Error("campaign ids need at least 6 digits");
   const lead = String(1 + hashInt(`${tenant}/lead`, 9));
-  const middle = String(hashInt(`${tenant}/ids`, 10 ** Math.min(digits - 4, 9))).padStart(digits - 4, "0");
+  const middle = Array.from({ length: digits - 4 }, (_, k) => hashInt(`${tenant}/ids/${k}`, 10)).join("");
   return Array.from({ length: count }, (_, i) => ({ id: `${lead}${middle}${String(i + 1).padStart(3, "0")}`, name: `Campaign ${i + 1}` }));
 }
 

@@ -121,7 +121,12 @@ e2e("meta-ads: a worker killed mid-range resumes at its checkpointed cursor, wit
     const [{ id }] = await t.sql`
       select sync.enqueue(${t.connection}, 'backfill', ${t.sql.json({ start_date: "2026-07-01", end_date: "2026-07-10" })}) as id
     `;
-    const done = await crashMidChunk(t.sql, id, "sync-meta-ads", (job) => (job.cursor?.rows ?? 0) >= 6);
+    let checkpointed: Record<string, unknown> = {};
+    const done = await crashMidChunk(t.sql, id, "sync-meta-ads", (job) => {
+      checkpointed = job.cursor ?? {};
+      return (job.cursor?.rows ?? 0) >= 6;
+    });
+    assert.match(String(checkpointed.page), /^[A-Za-z0-9+/=_-]+$/, "the cursor keeps Meta's after cursor, not its next URL");
     assert.equal(done.status, "succeeded", done.last_error);
     assert.equal(done.attempts, 2, "the crashed run counted as an attempt");
     assert.deepEqual(await t.rows(), await t.truth());

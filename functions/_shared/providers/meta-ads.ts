@@ -139,7 +139,27 @@ function nextCursor(paging: Record<string, any> | undefined): string | null {
   return String(after);
 }
 
+/**
+ * The token travels in the query string, as Meta documents; should any error message
+ * quote the URL (a transport error, an upstream echoing the request), the token is
+ * blanked before the message reaches the job's last_error, events and logs.
+ */
+function scrubbed(e: unknown, token: string): unknown {
+  if (e instanceof Error) {
+    for (const form of [token, encodeURIComponent(token)]) e.message = e.message.replaceAll(form, "[access_token]");
+  }
+  return e;
+}
+
 async function fetchPage(ctx: Ctx, start: string, end: string, after: unknown): Promise<AdPage> {
+  try {
+    return await requestPage(ctx, start, end, after);
+  } catch (e) {
+    throw scrubbed(e, ctx.credentials.access_token);
+  }
+}
+
+async function requestPage(ctx: Ctx, start: string, end: string, after: unknown): Promise<AdPage> {
   const base = (ctx.env("META_GRAPH_API_BASE") ?? "https://graph.facebook.com").replace(/\/+$/, "");
   const version = ctx.env("META_GRAPH_API_VERSION") ?? "v23.0";
   const url = new URL(`${base}/${version}/act_${ctx.connection.account.ad_account_id}/insights`);
