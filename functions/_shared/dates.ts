@@ -21,7 +21,11 @@ export const maxDate = (a: string, b: string) => (a > b ? a : b);
 
 /** A real calendar date written `YYYY-MM-DD` (2026-02-30 is refused). */
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date like 2026-01-31").refine(
-  (s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s),
+  // Date.parse, not new Date().toISOString(): month 13 is NaN, and toISOString would throw.
+  (s) => {
+    const ms = Date.parse(`${s}T00:00:00Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(s);
+  },
   "not a calendar date",
 );
 

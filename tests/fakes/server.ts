@@ -14,11 +14,14 @@
  * Run alone: deno run -A tests/fakes/server.ts --port 54329
  */
 import type { FakeUpstream } from "./fake.ts";
+import { LINKEDIN_FAKE_MAX_ELEMENTS, LinkedInAdsFake } from "./linkedin-ads.ts";
+import { MetaAdsFake } from "./meta-ads.ts";
 import { FAKE_SPOTIFY_CLIENT, SpotifyFake } from "./spotify.ts";
 import { SteamFake } from "./steam.ts";
+import { TikTokAdsFake } from "./tiktok-ads.ts";
 
 export function createFakes(): FakeUpstream[] {
-  return [new SteamFake(), new SpotifyFake()];
+  return [new SteamFake(), new SpotifyFake(), new MetaAdsFake(), new LinkedInAdsFake(), new TikTokAdsFake()];
 }
 
 /** The function secrets that point the providers at fakes served from `url`. */
@@ -29,6 +32,11 @@ export function baseUrls(url: string): Record<string, string> {
     SPOTIFY_ACCOUNTS_BASE: `${url}/spotify/accounts`,
     SPOTIFY_CLIENT_ID: FAKE_SPOTIFY_CLIENT.id,
     SPOTIFY_CLIENT_SECRET: FAKE_SPOTIFY_CLIENT.secret,
+    META_GRAPH_API_BASE: `${url}/meta-ads`,
+    LINKEDIN_API_BASE: `${url}/linkedin-ads`,
+    // The fake cuts adAnalytics answers where LinkedIn does, only much sooner: the adapter must know where.
+    LINKEDIN_MAX_ELEMENTS: String(LINKEDIN_FAKE_MAX_ELEMENTS),
+    TIKTOK_API_BASE: `${url}/tiktok-ads`,
   };
 }
 
