@@ -81,8 +81,31 @@ async function control(fakesUrl: string, path: string, method: string, body: unk
 
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
+/** An ad platform's demo: 90 days of 6 campaigns, read as a backfill (the campaign totals follow). */
+function adDemo(provider: string, accountField: string, platform: string, seed: Record<string, unknown> = {}) {
+  return async (fakesUrl: string): Promise<DemoSource> => {
+    const account = "1000000001";
+    const token = `demo-${provider}-token`;
+    await control(fakesUrl, `${provider}/${account}`, "PUT", { access_token: token, campaigns: 6, start: daysAgo(90), days: 91, ...seed });
+    await control(fakesUrl, `${provider}/${account}/delay`, "PUT", { ms: 60 });
+    return {
+      provider,
+      label: `Demo ${platform}`,
+      account: { [accountField]: account, currency: "USD" },
+      credentials: { access_token: token },
+      job: { kind: "backfill", params: { lookback_days: 90 } },
+      what: `90 days of ${platform} campaign metrics from its fake API into synced.ad_metrics_daily`,
+      counted: "rows",
+      table: "synced.ad_metrics_daily",
+    };
+  };
+}
+
 /** The providers `--demo` can show, each seeded into its fake upstream. */
 export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource>> = {
+  "meta-ads": adDemo("meta-ads", "ad_account_id", "Meta Ads", { page_size: 30 }),
+  "linkedin-ads": adDemo("linkedin-ads", "ad_account_id", "LinkedIn Ads"),
+  "tiktok-ads": adDemo("tiktok-ads", "advertiser_id", "TikTok Ads", { page_size: 30 }),
   async steam(fakesUrl) {
     const key = "DE305EED000000000000000000000001";
     await control(fakesUrl, `steam/${key}`, "PUT", { dates: { start: daysAgo(30), days: 30 }, rows_per_date: 40, page_size: 20 });

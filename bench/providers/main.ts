@@ -35,7 +35,8 @@ const bench = profile("bench");
 const fakes = serveFakes(bench.fakesPort);
 // Rate limits are the providers' real ones in production; here the upstream is local
 // and the point is our own cost, so the shared token buckets are lifted.
-const stack = await startStack(bench, { functionSecrets: baseUrls(fakes.url) });
+// The fakes cut LinkedIn answers at 100 elements for the tests; here, where LinkedIn does.
+const stack = await startStack(bench, { functionSecrets: { ...baseUrls(fakes.url), LINKEDIN_MAX_ELEMENTS: "15000" } });
 const sql = postgres(stack.profile.dbUrl, { max: 4, onnotice: () => {} });
 
 /** The peak resident memory (VmHWM) of a function's worker processes, in MB. */

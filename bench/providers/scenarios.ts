@@ -13,17 +13,37 @@ export interface Scenario {
   table: string;
 }
 
-async function seed(fakesUrl: string, path: string, spec: unknown) {
+async function put(fakesUrl: string, path: string, spec: unknown) {
   const res = await fetch(`${fakesUrl}/_control/${path}`, { method: "PUT", body: JSON.stringify(spec) });
   if (!res.ok) throw new Error(`seeding ${path}: ${await res.text()}`);
   await res.body?.cancel();
 }
 
+/** Ad platforms: `campaigns` campaigns over a year, as a backfill. */
+function adScenario(provider: string, accountField: string, seed: Record<string, unknown> = {}) {
+  return async (fakesUrl: string, scale: number): Promise<Scenario> => {
+    const account = "2000000002";
+    const campaigns = Math.round(200 * scale);
+    await put(fakesUrl, `${provider}/${account}`, { access_token: "bench-token", campaigns, start: "2025-01-01", days: 365, ...seed });
+    return {
+      description: `${campaigns} campaigns x 365 days`,
+      account: { [accountField]: account },
+      credentials: { access_token: "bench-token" },
+      kind: "backfill",
+      params: { start_date: "2025-01-01", end_date: "2025-12-31" },
+      table: "synced.ad_metrics_daily",
+    };
+  };
+}
+
 export const SCENARIOS: Record<string, (fakesUrl: string, scale: number) => Promise<Scenario>> = {
+  "meta-ads": adScenario("meta-ads", "ad_account_id", { page_size: 500 }),
+  "linkedin-ads": adScenario("linkedin-ads", "ad_account_id", { max_elements: 15_000 }),
+  "tiktok-ads": adScenario("tiktok-ads", "advertiser_id", { page_size: 1000 }),
   async steam(fakesUrl, scale) {
     const key = "BE4C0000000000000000000000000001";
     const days = Math.round(100 * scale);
-    await seed(fakesUrl, `steam/${key}`, { dates: { start: "2025-01-01", days }, rows_per_date: 1000, page_size: 1000 });
+    await put(fakesUrl, `steam/${key}`, { dates: { start: "2025-01-01", days }, rows_per_date: 1000, page_size: 1000 });
     return {
       description: `${days} changed dates x 1,000 sales rows, pages of 1,000`,
       account: {},
