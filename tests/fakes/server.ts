@@ -14,16 +14,24 @@
  * Run alone: deno run -A tests/fakes/server.ts --port 54329
  */
 import type { FakeUpstream } from "./fake.ts";
+import { GoogleAdsFake } from "./google-ads.ts";
+import { GoogleOAuthFake } from "./google-oauth.ts";
+import { GoogleSheetsFake } from "./google-sheets.ts";
 import { SteamFake } from "./steam.ts";
 
 export function createFakes(): FakeUpstream[] {
-  return [new SteamFake()];
+  // The Google API fakes accept only access tokens the OAuth fake issued: they share it.
+  const googleOAuth = new GoogleOAuthFake();
+  return [new SteamFake(), googleOAuth, new GoogleAdsFake(googleOAuth), new GoogleSheetsFake(googleOAuth)];
 }
 
 /** The function secrets that point the providers at fakes served from `url`. */
 export function baseUrls(url: string): Record<string, string> {
   return {
     STEAM_API_BASE: `${url}/steam`,
+    GOOGLE_OAUTH_TOKEN_URL: `${url}/google-oauth/token`,
+    GOOGLE_ADS_API_BASE: `${url}/google-ads`,
+    GOOGLE_SHEETS_API_BASE: `${url}/google-sheets`,
   };
 }
 
