@@ -149,11 +149,12 @@ export class GoogleAdsFake implements FakeUpstream {
 
   /**
    * `{end?: date}` new days up to it; `{restate?: [date, ...]}` those days' metrics change
-   * (late conversions); `{rename?: {campaign_id: name}}`.
+   * (late conversions); `{rename?: {campaign_id: name}}`; `{users?: [client_email]}` who has access.
    */
   update(customer: string, change: Record<string, any>) {
     const data = this.#tenants.get(customer).data;
     if (change.end) data.end = change.end;
+    if (change.users) data.users = change.users;
     for (const date of change.restate ?? []) data.revisions[date] = (data.revisions[date] ?? 0) + 1;
     for (const [id, name] of Object.entries(change.rename ?? {})) {
       const campaign = data.campaigns.find((c) => c.id === id);
