@@ -47,6 +47,11 @@ type Account = z.infer<typeof account>;
 type Credentials = z.infer<typeof credentials>;
 type Ctx = JobContext<Account, Credentials>;
 
+interface TabProperties {
+  title?: string;
+  gridProperties?: { rowCount?: number; columnCount?: number };
+}
+
 interface Cursor {
   /** The next sheet row (1-based) to read. */
   offset: number;
@@ -87,13 +92,13 @@ export function columnNames(cells: unknown[]): string[] {
   return names;
 }
 
-async function call(ctx: Ctx, path: string, what: string, retried = false): Promise<Record<string, any>> {
+async function call(ctx: Ctx, path: string, what: string, retried = false): Promise<Record<string, unknown>> {
   const key = ctx.credentials.service_account;
   const token = await googleAccessToken(ctx as JobContext<unknown, unknown>, key, SCOPE);
   const base = (ctx.env("GOOGLE_SHEETS_API_BASE") ?? "https://sheets.googleapis.com").replace(/\/$/, "");
   const res = await ctx.fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
-  let body: Record<string, any> | null = null;
+  let body: Record<string, unknown> | null = null;
   try {
     body = JSON.parse(text);
   } catch { /* an error page: the status says enough */ }
@@ -143,7 +148,7 @@ async function values(ctx: Ctx, range: string): Promise<unknown[][] | null> {
 async function plan(ctx: Ctx): Promise<Cursor> {
   const { spreadsheet_id, sheet, header_row, key_column } = ctx.connection.account;
   const meta = await call(ctx, `/v4/spreadsheets/${encodeURIComponent(spreadsheet_id)}?fields=sheets.properties`, "the spreadsheet's tabs");
-  const tabs = ((meta.sheets ?? []) as { properties?: Record<string, any> }[]).map((s) => s.properties ?? {});
+  const tabs = ((meta.sheets ?? []) as { properties?: TabProperties }[]).map((s) => s.properties ?? {});
   const tab = tabs.find((p) => p.title === sheet);
   if (!tab) {
     const names = tabs.map((p) => `"${p.title}"`).join(", ") || "none";
