@@ -9,7 +9,7 @@ export interface ServiceAccount {
   email: string;
   /** The JSON key, as a user pastes it into credentials.service_account. */
   key: Record<string, string>;
-  /** Parts of the key no row, broadcast or log line may contain (the private key body, line by line). */
+  /** Parts of the key no row, broadcast or log line may contain (lines of the private key body, and all of it). */
   secrets: string[];
 }
 
@@ -35,7 +35,8 @@ export async function serviceAccount(): Promise<ServiceAccount> {
       client_id: String(100_000_000_000_000_000n + BigInt(parseInt(id.slice(0, 12), 16))),
       token_uri: "https://oauth2.googleapis.com/token",
     },
-    secrets: [...lines.slice(0, -1), lines.join("")],
+    // Any leak of the PEM carries whole lines of it: a few of them (each check scans every table) and the body unbroken.
+    secrets: [lines[0], lines[1], lines[Math.floor(lines.length / 2)], lines.at(-2)!, lines.join("")],
   };
 }
 
