@@ -14,6 +14,9 @@
  * Run alone: deno run -A tests/fakes/server.ts --port 54329
  */
 import type { FakeUpstream } from "./fake.ts";
+import { GoogleAdsFake } from "./google-ads.ts";
+import { GoogleOAuthFake } from "./google-oauth.ts";
+import { GoogleSheetsFake } from "./google-sheets.ts";
 import { LINKEDIN_FAKE_MAX_ELEMENTS, LinkedInAdsFake } from "./linkedin-ads.ts";
 import { MetaAdsFake } from "./meta-ads.ts";
 import { FAKE_SPOTIFY_CLIENT, SpotifyFake } from "./spotify.ts";
@@ -21,7 +24,18 @@ import { SteamFake } from "./steam.ts";
 import { TikTokAdsFake } from "./tiktok-ads.ts";
 
 export function createFakes(): FakeUpstream[] {
-  return [new SteamFake(), new SpotifyFake(), new MetaAdsFake(), new LinkedInAdsFake(), new TikTokAdsFake()];
+  // The Google API fakes accept only access tokens the OAuth fake issued: they share it.
+  const googleOAuth = new GoogleOAuthFake();
+  return [
+    new SteamFake(),
+    new SpotifyFake(),
+    googleOAuth,
+    new GoogleAdsFake(googleOAuth),
+    new GoogleSheetsFake(googleOAuth),
+    new MetaAdsFake(),
+    new LinkedInAdsFake(),
+    new TikTokAdsFake(),
+  ];
 }
 
 /** The function secrets that point the providers at fakes served from `url`. */
@@ -37,6 +51,9 @@ export function baseUrls(url: string): Record<string, string> {
     // The fake cuts adAnalytics answers where LinkedIn does, only much sooner: the adapter must know where.
     LINKEDIN_MAX_ELEMENTS: String(LINKEDIN_FAKE_MAX_ELEMENTS),
     TIKTOK_API_BASE: `${url}/tiktok-ads`,
+    GOOGLE_OAUTH_TOKEN_URL: `${url}/google-oauth/token`,
+    GOOGLE_ADS_API_BASE: `${url}/google-ads`,
+    GOOGLE_SHEETS_API_BASE: `${url}/google-sheets`,
   };
 }
 

@@ -27,6 +27,14 @@ export type ServiceAccountKey = z.infer<typeof serviceAccountKey>;
 const AUDIENCE = "https://oauth2.googleapis.com/token";
 const tokens = new Map<string, { token: string; expires: number }>();
 
+/**
+ * Forgets the cached token for this account and scope, when the API refused it (it
+ * expired early, or was revoked): the next googleAccessToken mints a fresh one.
+ */
+export function forgetAccessToken(key: ServiceAccountKey, scope: string) {
+  tokens.delete(`${key.client_email} ${scope}`);
+}
+
 export async function googleAccessToken(ctx: JobContext<unknown, unknown>, key: ServiceAccountKey, scope: string): Promise<string> {
   const cacheKey = `${key.client_email} ${scope}`;
   const cached = tokens.get(cacheKey);
@@ -64,4 +72,22 @@ export async function googleAccessToken(ctx: JobContext<unknown, unknown>, key: 
   }
   if (res.status >= 500) throw new Retryable(`Google token endpoint ${res.status}: ${why}`);
   throw await ctx.reconnect(`Google refused the service account (${why}): the key was deleted or disabled, or lacks access.`);
+}
+
+/**
+ * Seconds from a Google API error's RetryInfo (`"retryDelay": "3s"` in `details`, or in a
+ * Google Ads error's quotaErrorDetails), rounded up; null when it names none.
+ */
+export function googleRetryDelay(error: unknown): number | null {
+  const found: number[] = [];
+  const visit = (v: unknown, depth: number) => {
+    if (depth > 6 || v === null || typeof v !== "object") return;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const m = k === "retryDelay" && typeof x === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(x.trim()) : null;
+      if (m) found.push(Math.ceil(Number(m[1])));
+      else visit(x, depth + 1);
+    }
+  };
+  visit(error, 0);
+  return found.length > 0 ? Math.max(...found) : null;
 }
