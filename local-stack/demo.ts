@@ -9,6 +9,7 @@
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
+import { serviceAccount } from "../tests/support/google.ts";
 import { ANON_KEY, signUserToken } from "./keys.ts";
 
 export const DEMO_USER = { id: "00000000-0000-4000-8000-00000000d3e0", email: "demo@tributary.local" };
@@ -103,6 +104,43 @@ function adDemo(provider: string, accountField: string, platform: string, seed: 
 
 /** The providers `--demo` can show, each seeded into its fake upstream. */
 export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource>> = {
+  async "google-sheets"(fakesUrl) {
+    const sheet = "DemoSheet000000000001";
+    const account = await serviceAccount(fakesUrl);
+    const columns = ["order_id", "customer", "amount", "currency", "created"];
+    await control(fakesUrl, `google-sheets/${sheet}`, "PUT", { sheets: { Sheet1: { rows: 20_000, columns } }, shared_with: [account.email] });
+    await control(fakesUrl, `google-sheets/${sheet}/delay`, "PUT", { ms: 150 });
+    return {
+      provider: "google-sheets",
+      label: "Demo Google Sheet",
+      account: { spreadsheet_id: sheet, key_column: "order_id", window_rows: 1_000 },
+      credentials: { service_account: account.key },
+      what: "a 20,000-row sheet from the fake Sheets API into synced.sheet_rows",
+      counted: "rows",
+      table: "synced.sheet_rows",
+    };
+  },
+  async "google-ads"(fakesUrl) {
+    const customer = "1000000001";
+    const account = await serviceAccount(fakesUrl);
+    await control(fakesUrl, `google-ads/${customer}`, "PUT", {
+      developer_token: "demo-developer-token",
+      users: [account.email],
+      campaigns: 6,
+      days: 91,
+    });
+    await control(fakesUrl, `google-ads/${customer}/delay`, "PUT", { ms: 150 });
+    return {
+      provider: "google-ads",
+      label: "Demo Google Ads",
+      account: { customer_id: customer, currency: "USD" },
+      credentials: { developer_token: "demo-developer-token", service_account: account.key },
+      job: { kind: "backfill", params: { lookback_days: 90 } },
+      what: "90 days of Google Ads campaign metrics from its fake API into synced.ad_metrics_daily",
+      counted: "rows",
+      table: "synced.ad_metrics_daily",
+    };
+  },
   "meta-ads": adDemo("meta-ads", "ad_account_id", "Meta Ads", { page_size: 30 }),
   "linkedin-ads": adDemo("linkedin-ads", "ad_account_id", "LinkedIn Ads"),
   "tiktok-ads": adDemo("tiktok-ads", "advertiser_id", "TikTok Ads", { page_size: 30 }),

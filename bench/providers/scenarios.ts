@@ -3,6 +3,8 @@
  * the fakes' control API, and the connection and job that read it. `scale` multiplies
  * the data.
  */
+import { serviceAccount } from "../../tests/support/google.ts";
+
 export interface Scenario {
   description: string;
   account: Record<string, unknown>;
@@ -37,6 +39,43 @@ function adScenario(provider: string, accountField: string, seed: Record<string,
 }
 
 export const SCENARIOS: Record<string, (fakesUrl: string, scale: number) => Promise<Scenario>> = {
+  async "google-sheets"(fakesUrl, scale) {
+    const rows = Math.round(1_000_000 * scale);
+    const sheet = "BenchSheet000000000001";
+    const account = await serviceAccount(fakesUrl);
+    await put(fakesUrl, `google-sheets/${sheet}`, {
+      sheets: { Sheet1: { rows, columns: ["id", "name", "email", "amount", "country", "created"] } },
+      shared_with: [account.email],
+    });
+    return {
+      description: `one sheet of ${rows.toLocaleString("en")} rows x 6 columns, windows of 5,000 rows`,
+      account: { spreadsheet_id: sheet, key_column: "id" },
+      credentials: { service_account: account.key },
+      kind: "full",
+      params: {},
+      table: "synced.sheet_rows",
+    };
+  },
+  async "google-ads"(fakesUrl, scale) {
+    const customer = "3000000003";
+    const campaigns = Math.round(200 * scale);
+    const account = await serviceAccount(fakesUrl);
+    await put(fakesUrl, `google-ads/${customer}`, {
+      developer_token: "bench-developer-token",
+      users: [account.email],
+      campaigns,
+      start: "2025-01-01",
+      end: "2025-12-31",
+    });
+    return {
+      description: `${campaigns} campaigns x 365 days`,
+      account: { customer_id: customer },
+      credentials: { developer_token: "bench-developer-token", service_account: account.key },
+      kind: "backfill",
+      params: { start_date: "2025-01-01", end_date: "2025-12-31" },
+      table: "synced.ad_metrics_daily",
+    };
+  },
   "meta-ads": adScenario("meta-ads", "ad_account_id", { page_size: 500 }),
   "linkedin-ads": adScenario("linkedin-ads", "ad_account_id", { max_elements: 15_000 }),
   "tiktok-ads": adScenario("tiktok-ads", "advertiser_id", { page_size: 1000 }),

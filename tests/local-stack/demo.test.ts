@@ -27,26 +27,39 @@ test("the npm start demo syncs every order and sees the job succeed over Realtim
   }
 });
 
+/** Runs a provider's demo as `npm start -- --demo <provider>` does, and checks what landed. */
+async function providerDemo(sql: ReturnType<typeof db>, provider: string) {
+  const source = await FAKE_DEMOS[provider](fakesUrl);
+  const outcome = await runDemo(apiUrl, sql, source);
+  assert.equal(outcome.status, "succeeded", outcome.error);
+  assert.ok(Number(outcome.records) > 0, "synced something");
+  const [{ n }] = await sql.unsafe(
+    `select count(*)::int as n from ${source.table} t join sync.connections c on c.id = t.connection_id
+     where c.owner_id = $1 and c.label = $2`,
+    [DEMO_USER.id, source.label],
+  );
+  assert.ok(n >= Number(outcome.records), `${source.table} holds what the demo reported`);
+}
+
 for (const provider of Object.keys(FAKE_DEMOS)) {
-  test(`npm start -- --demo ${provider} syncs from the fake ${provider} API, twice in a row`, async () => {
+  test(`npm start -- --demo ${provider} syncs from the fake ${provider} API`, async () => {
     const sql = db();
     try {
-      for (const run of [1, 2]) {
-        // The second start re-seeds the fake and reconnects the same connection.
-        const source = await FAKE_DEMOS[provider](fakesUrl);
-        const outcome = await runDemo(apiUrl, sql, source);
-        assert.equal(outcome.status, "succeeded", `run ${run}: ${outcome.error}`);
-        assert.ok(Number(outcome.records) > 0, `run ${run} synced something`);
-        const [{ n }] = await sql.unsafe(
-          `select count(*)::int as n from ${source.table} t join sync.connections c on c.id = t.connection_id
-           where c.owner_id = $1 and c.label = $2`,
-          [DEMO_USER.id, source.label],
-        );
-        assert.ok(n >= Number(outcome.records), `${source.table} holds what the demo reported`);
-        if (run === 1) await new Promise((r) => setTimeout(r, 10_500)); // sync-api's trigger cooldown
-      }
+      await providerDemo(sql, provider);
     } finally {
       await sql.end();
     }
   });
 }
+
+test("a second start re-seeds the fake and reconnects the same demo connection", async () => {
+  const sql = db();
+  try {
+    // The spotify demo rotates its refresh token: the stored one is dead after a restart.
+    await providerDemo(sql, "spotify");
+    await new Promise((r) => setTimeout(r, 10_500)); // sync-api's trigger cooldown
+    await providerDemo(sql, "spotify");
+  } finally {
+    await sql.end();
+  }
+});

@@ -3,8 +3,8 @@ import type { Fault, LoggedRequest } from "../fakes/fake.ts";
 
 export const fakesUrl = Deno.env.get("TRIBUTARY_FAKES_URL") ?? "http://127.0.0.1:54329";
 
-async function call(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${fakesUrl}/_control/${path}`, {
+async function callAt(base: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}/_control/${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -14,9 +14,10 @@ async function call(method: string, path: string, body?: unknown) {
   return text ? JSON.parse(text) : undefined;
 }
 
-/** One tenant (an account, key or token) of one fake upstream. */
-export function fake(name: string, tenant: string) {
+/** One tenant (an account, key or token) of one fake upstream (served at `base`, the test stack's by default). */
+export function fake(name: string, tenant: string, base = fakesUrl) {
   const path = `${encodeURIComponent(name)}/${encodeURIComponent(tenant)}`;
+  const call = (method: string, path: string, body?: unknown) => callAt(base, method, path, body);
   return {
     seed: <T = Record<string, unknown>>(spec: Record<string, unknown>): Promise<T> => call("PUT", path, spec),
     update: <T = Record<string, unknown>>(change: Record<string, unknown>): Promise<T> => call("POST", `${path}/update`, change),

@@ -13,7 +13,7 @@ export interface ServiceAccount {
   secrets: string[];
 }
 
-export async function serviceAccount(): Promise<ServiceAccount> {
+export async function serviceAccount(fakesBase?: string): Promise<ServiceAccount> {
   const pair = await crypto.subtle.generateKey(
     { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
     true,
@@ -23,7 +23,7 @@ export async function serviceAccount(): Promise<ServiceAccount> {
   const lines = btoa(String.fromCharCode(...pkcs8)).match(/.{1,64}/g)!;
   const id = crypto.randomUUID().replaceAll("-", "");
   const email = `sync-${id.slice(0, 12)}@tributary-test.iam.gserviceaccount.com`;
-  await fake("google-oauth", email).seed({ public_key: await crypto.subtle.exportKey("jwk", pair.publicKey) });
+  await fake("google-oauth", email, fakesBase).seed({ public_key: await crypto.subtle.exportKey("jwk", pair.publicKey) });
   return {
     email,
     key: {
