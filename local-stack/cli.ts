@@ -39,20 +39,31 @@ function progress(started: number) {
   return (step: string) => console.log(dim(`[stack] ${step} (${((performance.now() - started) / 1000).toFixed(1)}s)`));
 }
 
-/** The fake upstreams (tests/fakes) on the profile's port, for tests and demos. */
-async function startFakes(profile: Profile): Promise<FakeServer> {
-  await assertPortFree(profile.fakesPort, "fake upstreams", "TRIBUTARY_FAKES_PORT");
-  return serveFakes(profile.fakesPort);
+const fakesUrl = (profile: Profile) => `http://127.0.0.1:${profile.fakesPort}`;
+
+/**
+ * The fake upstreams (tests/fakes) on the profile's port, for tests and demos. Started
+ * once the stack is up, so a second stack on the profile is refused by the stack's own
+ * lock (which says so) before any port is probed.
+ */
+async function startFakes(stack: Stack): Promise<FakeServer> {
+  try {
+    await assertPortFree(stack.profile.fakesPort, "fake upstreams", "TRIBUTARY_FAKES_PORT");
+    return serveFakes(stack.profile.fakesPort);
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
 }
 
-const testStackOptions = (fakes: FakeServer) => {
+const testStackOptions = (profile: Profile) => {
   if (!Deno.env.get("TRIBUTARY_FUNCTIONS_ENV")) {
     Deno.env.set("TRIBUTARY_FUNCTIONS_ENV", join(ROOT, "tests", "fixtures", "functions.env"));
   }
   return {
     extraFunctionConfigs: [join(ROOT, "tests", "fixtures", "config.toml")],
     extraFunctionFolders: [join(ROOT, "tests", "fixtures", "functions")],
-    functionSecrets: baseUrls(fakes.url),
+    functionSecrets: baseUrls(fakesUrl(profile)),
   };
 };
 
@@ -71,15 +82,15 @@ async function start(testStack: boolean) {
     throw new Error(`--demo ${demoProvider}: no demo for that provider; pick one of ${Object.keys(FAKE_DEMOS).join(", ")}`);
   }
   // Tests, and a provider demo, talk to the fake upstreams instead of the real services.
-  const fakes = testStack || demoProvider ? await startFakes(profile) : undefined;
   const stack = await startStack(profile, {
-    ...(testStack && fakes ? testStackOptions(fakes) : {}),
-    ...(demoProvider && fakes ? { functionSecrets: baseUrls(fakes.url) } : {}),
+    ...(testStack ? testStackOptions(profile) : {}),
+    ...(demoProvider ? { functionSecrets: baseUrls(fakesUrl(profile)) } : {}),
     // Function logs go to their file; --logs also prints them (they would break the demo's bar).
     echoFunctionLogs: Deno.args.includes("--logs"),
     watch: true,
     onStep: progress(started),
   });
+  const fakes = testStack || demoProvider ? await startFakes(stack) : undefined;
   console.log(`\n${bold("Tributary local stack is running")} ${dim(`(started in ${((performance.now() - started) / 1000).toFixed(1)}s)`)}`);
 
   const demo = !Deno.args.includes("--no-demo") && !testStack;
@@ -115,8 +126,8 @@ async function start(testStack: boolean) {
 async function test() {
   const started = performance.now();
   const profile = profileFor("test");
-  const fakes = await startFakes(profile);
-  const stack = await startStack(profile, { ...testStackOptions(fakes), onStep: progress(started) });
+  const stack = await startStack(profile, { ...testStackOptions(profile), onStep: progress(started) });
+  const fakes = await startFakes(stack);
   const results: SuiteResult[] = [];
   let interrupted = false;
   const interrupt = () => {

@@ -41,7 +41,8 @@ async function providerDemo(sql: ReturnType<typeof db>, provider: string) {
   assert.ok(n >= Number(outcome.records), `${source.table} holds what the demo reported`);
 }
 
-for (const provider of Object.keys(FAKE_DEMOS)) {
+// Spotify's demo runs twice in the restart test below (a connection may trigger once per cooldown).
+for (const provider of Object.keys(FAKE_DEMOS).filter((p) => p !== "spotify")) {
   test(`npm start -- --demo ${provider} syncs from the fake ${provider} API`, async () => {
     const sql = db();
     try {
