@@ -194,6 +194,27 @@ e2e("linkedin-ads: bad settings are refused with the field named; a dry run coun
   }
 });
 
+e2e("linkedin-ads: a campaign-day the platform no longer sends for a re-read range is removed; days outside it stay", async () => {
+  const t = await setUp({ campaigns: 2, start: "2026-08-01", days: 5 });
+  try {
+    assert.equal((await runJob(t.sql, t.connection, "backfill", { start_date: "2026-08-01", end_date: "2026-08-05" })).status, "succeeded");
+    const [{ account_id }] = await t.sql`select account_id from synced.ad_metrics_daily where connection_id = ${t.connection} limit 1`;
+    // Numbers an earlier run stored for a campaign the platform has since restated to nothing, in and out of the range.
+    for (const date of ["2026-08-03", "2026-07-20"]) {
+      await t.sql`
+        insert into synced.ad_metrics_daily (connection_id, owner_id, provider, account_id, campaign_id, date, impressions, clicks, spend)
+        values (${t.connection}, ${t.user.id}, 'linkedin-ads', ${account_id}, '999', ${date}, 10, 1, 1.5)
+      `;
+    }
+    assert.equal((await runJob(t.sql, t.connection, "backfill", { start_date: "2026-08-01", end_date: "2026-08-05" })).status, "succeeded");
+    const stale = await t.sql`select date::text from synced.ad_metrics_daily where connection_id = ${t.connection} and campaign_id = '999'`;
+    assert.deepEqual(stale.map((r) => r.date), ["2026-07-20"]);
+    assert.deepEqual((await t.rows()).filter((r) => r.campaign_id !== "999"), await t.truth());
+  } finally {
+    await t.done();
+  }
+});
+
 e2e("linkedin-ads: no token appears in any row, broadcast or log line", async () => {
   const sql = db();
   try {

@@ -69,6 +69,8 @@ interface Cursor {
   slice_days: number;
   page: unknown;
   rows: number;
+  /** When the slice being read began (database time): rows of its days older than this were not re-sent. */
+  slice_started_at?: string | null;
 }
 
 interface Watermark {
@@ -117,6 +119,14 @@ async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: A
   `;
 }
 
+async function forgetUnsent(ctx: JobContext<unknown, unknown>, source: AdSource, start: string, end: string, since: string) {
+  await ctx.sql`
+    delete from synced.ad_metrics_daily
+    where connection_id = ${ctx.connection.id} and account_id = ${source.accountId}
+      and date between ${start} and ${end} and synced_at < ${since}::timestamptz
+  `;
+}
+
 /** The campaign-totals follow-up: rebuild synced.ad_campaign_totals for the connection. */
 async function* refreshTotals(ctx: JobContext<unknown, unknown>): AsyncGenerator<Chunk> {
   const [{ n }] = await ctx.sql`select synced.refresh_ad_campaign_totals(${ctx.connection.id}) as n`;
@@ -140,6 +150,8 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   while (c.next <= c.end) {
     const sliceEnd = minDate(addDays(c.next, c.slice_days - 1), c.end);
     let page: AdPage;
+    if (c.page === null || c.page === undefined) c.slice_started_at = null;
+    c.slice_started_at ??= ((await ctx.sql`select now()::text as now`)[0].now as string);
     try {
       page = await source.fetchPage(c.next, sliceEnd, c.page);
     } catch (e) {
@@ -156,6 +168,9 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
     if (page.next !== null && page.next !== undefined) {
       c.page = page.next;
     } else {
+      // Platforms leave out campaign-days without traffic: a day restated to nothing
+      // must not keep its old numbers. What the slice did not send again goes.
+      if (!ctx.job.dry_run) await forgetUnsent(ctx, source, c.next, sliceEnd, c.slice_started_at);
       c.next = addDays(sliceEnd, 1);
       c.page = null;
     }
