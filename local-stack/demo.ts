@@ -9,6 +9,7 @@
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
+import { fake } from "../tests/support/fakes.ts";
 import { serviceAccount } from "../tests/support/google.ts";
 import { ANON_KEY, signUserToken } from "./keys.ts";
 
@@ -74,12 +75,6 @@ export const ordersSource = (ordersUrl: string): DemoSource => ({
   table: "synced.records",
 });
 
-async function control(fakesUrl: string, path: string, method: string, body: unknown) {
-  const res = await fetch(`${fakesUrl}/_control/${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-  if (!res.ok) throw new Error(`seeding the fake upstream: ${await res.text()}`);
-  await res.body?.cancel();
-}
-
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 /** An ad platform's demo: 90 days of 6 campaigns, read as a backfill (the campaign totals follow). */
@@ -87,8 +82,8 @@ function adDemo(provider: string, accountField: string, platform: string, seed: 
   return async (fakesUrl: string): Promise<DemoSource> => {
     const account = "1000000001";
     const token = `demo-${provider}-token`;
-    await control(fakesUrl, `${provider}/${account}`, "PUT", { access_token: token, campaigns: 6, start: daysAgo(90), days: 91, ...seed });
-    await control(fakesUrl, `${provider}/${account}/delay`, "PUT", { ms: 60 });
+    await fake(provider, account, fakesUrl).seed({ access_token: token, campaigns: 6, start: daysAgo(90), days: 91, ...seed });
+    await fake(provider, account, fakesUrl).delay(60);
     return {
       provider,
       label: `Demo ${platform}`,
@@ -108,8 +103,8 @@ export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource
     const sheet = "DemoSheet000000000001";
     const account = await serviceAccount(fakesUrl);
     const columns = ["order_id", "customer", "amount", "currency", "created"];
-    await control(fakesUrl, `google-sheets/${sheet}`, "PUT", { sheets: { Sheet1: { rows: 20_000, columns } }, shared_with: [account.email] });
-    await control(fakesUrl, `google-sheets/${sheet}/delay`, "PUT", { ms: 150 });
+    await fake("google-sheets", sheet, fakesUrl).seed({ sheets: { Sheet1: { rows: 20_000, columns } }, shared_with: [account.email] });
+    await fake("google-sheets", sheet, fakesUrl).delay(150);
     return {
       provider: "google-sheets",
       label: "Demo Google Sheet",
@@ -123,13 +118,13 @@ export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource
   async "google-ads"(fakesUrl) {
     const customer = "1000000001";
     const account = await serviceAccount(fakesUrl);
-    await control(fakesUrl, `google-ads/${customer}`, "PUT", {
+    await fake("google-ads", customer, fakesUrl).seed({
       developer_token: "demo-developer-token",
       users: [account.email],
       campaigns: 6,
       days: 91,
     });
-    await control(fakesUrl, `google-ads/${customer}/delay`, "PUT", { ms: 150 });
+    await fake("google-ads", customer, fakesUrl).delay(150);
     return {
       provider: "google-ads",
       label: "Demo Google Ads",
@@ -146,8 +141,8 @@ export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource
   "tiktok-ads": adDemo("tiktok-ads", "advertiser_id", "TikTok Ads", { page_size: 30 }),
   async steam(fakesUrl) {
     const key = "DE305EED000000000000000000000001";
-    await control(fakesUrl, `steam/${key}`, "PUT", { dates: { start: daysAgo(30), days: 30 }, rows_per_date: 40, page_size: 20 });
-    await control(fakesUrl, `steam/${key}/delay`, "PUT", { ms: 40 });
+    await fake("steam", key, fakesUrl).seed({ dates: { start: daysAgo(30), days: 30 }, rows_per_date: 40, page_size: 20 });
+    await fake("steam", key, fakesUrl).delay(40);
     return {
       provider: "steam",
       label: "Demo Steam sales",
@@ -164,7 +159,7 @@ export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource
   async spotify(fakesUrl) {
     const refreshToken = `AQdemo${crypto.randomUUID().replaceAll("-", "")}`;
     const start = new Date(Date.now() - 50 * 4 * 60_000).toISOString();
-    await control(fakesUrl, "spotify/demo-listener", "PUT", { refresh_token: refreshToken, plays: 50, start, step_minutes: 4, rotate: true });
+    await fake("spotify", "demo-listener", fakesUrl).seed({ refresh_token: refreshToken, plays: 50, start, step_minutes: 4, rotate: true });
     return {
       provider: "spotify",
       label: "Demo Spotify",

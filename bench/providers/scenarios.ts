@@ -3,6 +3,7 @@
  * the fakes' control API, and the connection and job that read it. `scale` multiplies
  * the data.
  */
+import { fake } from "../../tests/support/fakes.ts";
 import { serviceAccount } from "../../tests/support/google.ts";
 
 export interface Scenario {
@@ -15,18 +16,12 @@ export interface Scenario {
   table: string;
 }
 
-async function put(fakesUrl: string, path: string, spec: unknown) {
-  const res = await fetch(`${fakesUrl}/_control/${path}`, { method: "PUT", body: JSON.stringify(spec) });
-  if (!res.ok) throw new Error(`seeding ${path}: ${await res.text()}`);
-  await res.body?.cancel();
-}
-
 /** Ad platforms: `campaigns` campaigns over a year, as a backfill. */
 function adScenario(provider: string, accountField: string, seed: Record<string, unknown> = {}) {
   return async (fakesUrl: string, scale: number): Promise<Scenario> => {
     const account = "2000000002";
     const campaigns = Math.round(200 * scale);
-    await put(fakesUrl, `${provider}/${account}`, { access_token: "bench-token", campaigns, start: "2025-01-01", days: 365, ...seed });
+    await fake(provider, account, fakesUrl).seed({ access_token: "bench-token", campaigns, start: "2025-01-01", days: 365, ...seed });
     return {
       description: `${campaigns} campaigns x 365 days`,
       account: { [accountField]: account },
@@ -43,7 +38,7 @@ export const SCENARIOS: Record<string, (fakesUrl: string, scale: number) => Prom
     const rows = Math.round(1_000_000 * scale);
     const sheet = "BenchSheet000000000001";
     const account = await serviceAccount(fakesUrl);
-    await put(fakesUrl, `google-sheets/${sheet}`, {
+    await fake("google-sheets", sheet, fakesUrl).seed({
       sheets: { Sheet1: { rows, columns: ["id", "name", "email", "amount", "country", "created"] } },
       shared_with: [account.email],
     });
@@ -60,7 +55,7 @@ export const SCENARIOS: Record<string, (fakesUrl: string, scale: number) => Prom
     const customer = "3000000003";
     const campaigns = Math.round(200 * scale);
     const account = await serviceAccount(fakesUrl);
-    await put(fakesUrl, `google-ads/${customer}`, {
+    await fake("google-ads", customer, fakesUrl).seed({
       developer_token: "bench-developer-token",
       users: [account.email],
       campaigns,
@@ -82,7 +77,7 @@ export const SCENARIOS: Record<string, (fakesUrl: string, scale: number) => Prom
   async steam(fakesUrl, scale) {
     const key = "BE4C0000000000000000000000000001";
     const days = Math.round(100 * scale);
-    await put(fakesUrl, `steam/${key}`, { dates: { start: "2025-01-01", days }, rows_per_date: 1000, page_size: 1000 });
+    await fake("steam", key, fakesUrl).seed({ dates: { start: "2025-01-01", days }, rows_per_date: 1000, page_size: 1000 });
     return {
       description: `${days} changed dates x 1,000 sales rows, pages of 1,000`,
       account: {},

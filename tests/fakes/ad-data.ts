@@ -12,7 +12,7 @@
  *   book.rows("2026-10-01", "2026-10-07");   // what the API answers for a range
  *   book.truth();                            // every campaign-day, sorted
  */
-import { dateRange, hashInt } from "./fake.ts";
+import { dateRange, hashInt, type Tenant } from "./fake.ts";
 
 export interface AdCampaign {
   id: string;
@@ -128,4 +128,24 @@ export class AdBook {
     const dates = this.dates;
     return dates.length ? this.rows(dates[0], dates.at(-1)!) : [];
   }
+}
+
+/** What the ad fakes that take an access token (Meta, LinkedIn, TikTok) keep per tenant, at the least. */
+export interface TokenAdData {
+  book: AdBook;
+  accessToken: string;
+}
+
+/** Their `update`: new or restated days, and a new access token, which lifts a revocation. */
+export function updateTokenTenant(tenant: Tenant<TokenAdData>, change: AdSpec & { access_token?: string }) {
+  if (change.access_token) {
+    tenant.data.accessToken = change.access_token;
+    tenant.revoked = false;
+  }
+  return tenant.data.book.update(change);
+}
+
+/** Their `truth`: every campaign-day in plain units, without the campaign names tests do not compare. */
+export function tokenTenantTruth(tenant: Tenant<TokenAdData>) {
+  return tenant.data.book.truth().map(({ campaign_name: _, ...row }) => row);
 }

@@ -16,7 +16,7 @@
  * 401 EXPIRED/REVOKED/INVALID_ACCESS_TOKEN, 429 TOO_MANY_REQUESTS with Retry-After,
  * 500 for a server error.
  */
-import { AdBook, type AdDay, type AdSpec } from "./ad-data.ts";
+import { AdBook, type AdDay, type AdSpec, tokenTenantTruth, updateTokenTenant } from "./ad-data.ts";
 import { type FakeUpstream, hang, requestLog, sleep, Tenants } from "./fake.ts";
 
 /** Small, so a test can reach it with a few campaigns; baseUrls() hands the adapter the same number. */
@@ -94,16 +94,11 @@ export class LinkedInAdsFake implements FakeUpstream {
   }
 
   update(account: string, change: AdSpec & { access_token?: string }) {
-    const tenant = this.#tenants.get(account);
-    if (change.access_token) {
-      tenant.data.accessToken = change.access_token;
-      tenant.revoked = false;
-    }
-    return tenant.data.book.update(change);
+    return updateTokenTenant(this.#tenants.get(account), change);
   }
 
   truth(account: string) {
-    return this.#tenants.get(account).data.book.truth().map(({ campaign_name: _, ...row }) => row);
+    return tokenTenantTruth(this.#tenants.get(account));
   }
 
   async handle(req: Request, path: string): Promise<Response> {

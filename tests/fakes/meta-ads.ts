@@ -17,7 +17,7 @@
  * 0 minutes plus a Retry-After header so tests can wait a second. A server error is
  * code 2 (is_transient) with HTTP 500.
  */
-import { AdBook, type AdDay, type AdSpec } from "./ad-data.ts";
+import { AdBook, type AdDay, type AdSpec, tokenTenantTruth, updateTokenTenant } from "./ad-data.ts";
 import { dateRange, type Fault, type FakeUpstream, hang, hashInt, requestLog, sleep, Tenants } from "./fake.ts";
 
 interface MetaData {
@@ -112,16 +112,11 @@ export class MetaAdsFake implements FakeUpstream {
   }
 
   update(account: string, change: AdSpec & { access_token?: string }) {
-    const tenant = this.#tenants.get(account);
-    if (change.access_token) {
-      tenant.data.accessToken = change.access_token;
-      tenant.revoked = false;
-    }
-    return tenant.data.book.update(change);
+    return updateTokenTenant(this.#tenants.get(account), change);
   }
 
   truth(account: string) {
-    return this.#tenants.get(account).data.book.truth().map(({ campaign_name: _, ...row }) => row);
+    return tokenTenantTruth(this.#tenants.get(account));
   }
 
   async handle(req: Request, path: string): Promise<Response> {

@@ -15,7 +15,7 @@
  * Seed: `{access_token, campaigns: 3, start, days, page_size?}` (page_size caps the
  * page_size asked for); update: `{days?, restate?, access_token?}`.
  */
-import { AdBook, type AdDay, type AdSpec } from "./ad-data.ts";
+import { AdBook, type AdDay, type AdSpec, tokenTenantTruth, updateTokenTenant } from "./ad-data.ts";
 import { type FakeUpstream, hang, requestLog, sleep, Tenants } from "./fake.ts";
 
 interface TikTokData {
@@ -78,16 +78,11 @@ export class TikTokAdsFake implements FakeUpstream {
   }
 
   update(advertiser: string, change: AdSpec & { access_token?: string }) {
-    const tenant = this.#tenants.get(advertiser);
-    if (change.access_token) {
-      tenant.data.accessToken = change.access_token;
-      tenant.revoked = false;
-    }
-    return tenant.data.book.update(change);
+    return updateTokenTenant(this.#tenants.get(advertiser), change);
   }
 
   truth(advertiser: string) {
-    return this.#tenants.get(advertiser).data.book.truth().map(({ campaign_name: _, ...row }) => row);
+    return tokenTenantTruth(this.#tenants.get(advertiser));
   }
 
   async handle(req: Request, path: string): Promise<Response> {

@@ -4,7 +4,7 @@
  * the refusals: other users' rows are 404, anonymous callers 401, bad input 400.
  */
 import assert from "node:assert/strict";
-import { FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import { callApi } from "../support/providers.ts";
 import { closeClient, subscribe } from "../support/realtime.ts";
 import { createUser, db, eventually, userClient, anonKey } from "../support/stack.ts";
 
@@ -25,24 +25,12 @@ function slowApi(delayMs: number) {
   return { url: `http://127.0.0.1:${server.addr.port}/items?page=1`, requests: () => requests, close: () => server.shutdown() };
 }
 
-/** Calls sync-api and returns the real status, headers and JSON body, 2xx or not. */
-async function call(client: SupabaseClient, path: string, method: "GET" | "POST" | "PATCH" | "DELETE", body?: unknown) {
-  const { data, error, response } = await client.functions.invoke(`sync-api/${path}`, { method, body: body as never });
-  if (error instanceof FunctionsHttpError) {
-    const res = error.context as Response;
-    return { status: res.status, body: await res.json().catch(() => null), headers: res.headers };
-  }
-  if (error) throw error;
-  if (!response) throw new Error("supabase-js returned no response object");
-  return { status: response.status, body: data, headers: response.headers };
-}
-
 e2e("a user connects a source, triggers a sync, sees dedupe and the cooldown, and reads the job", async () => {
   const sql = db();
   const api = slowApi(150);
   const user = await createUser(sql);
   try {
-    const created = await call(user.client, "connections", "POST", {
+    const created = await callApi(user.client, "connections", "POST", {
       provider: "http-json",
       label: "My API",
       account: { url: api.url },
@@ -51,32 +39,32 @@ e2e("a user connects a source, triggers a sync, sees dedupe and the cooldown, an
     assert.equal(created.status, 201);
     const connectionId = created.body.id;
 
-    const list = await call(user.client, "connections", "GET");
+    const list = await callApi(user.client, "connections", "GET");
     assert.deepEqual(list.body.connections.map((c: { id: string }) => c.id), [connectionId]);
     assert.ok(!JSON.stringify(list.body).includes("k3y-never-shown"), "no credential in responses");
     assert.ok(!("credentials_secret_id" in list.body.connections[0]));
     const [{ stored }] = await sql`select count(*)::int as stored from sync.connections where id = ${connectionId} and account::text like '%k3y%'`;
     assert.equal(stored, 0, "the credential is not in the connection row");
 
-    const first = await call(user.client, "jobs", "POST", { connection_id: connectionId });
+    const first = await callApi(user.client, "jobs", "POST", { connection_id: connectionId });
     assert.equal(first.status, 202);
     assert.equal(first.body.deduplicated, false);
-    const second = await call(user.client, "jobs", "POST", { connection_id: connectionId });
+    const second = await callApi(user.client, "jobs", "POST", { connection_id: connectionId });
     assert.equal(second.body.job_id, first.body.job_id, "two triggers, one job");
     assert.equal(second.body.deduplicated, true);
 
     const job = await eventually("the sync to finish", async () => {
-      const r = await call(user.client, `jobs/${first.body.job_id}`, "GET");
+      const r = await callApi(user.client, `jobs/${first.body.job_id}`, "GET");
       return r.body.status === "succeeded" && r.body;
     }, 20_000);
     assert.equal(job.stats.records, 15);
 
-    const third = await call(user.client, "jobs", "POST", { connection_id: connectionId });
+    const third = await callApi(user.client, "jobs", "POST", { connection_id: connectionId });
     assert.equal(third.status, 429);
     assert.equal(third.body.error.code, "cooldown");
     assert.ok(Number(third.headers.get("retry-after")) >= 1);
 
-    const jobs = await call(user.client, "jobs?status=succeeded&limit=5", "GET");
+    const jobs = await callApi(user.client, "jobs?status=succeeded&limit=5", "GET");
     assert.equal(jobs.status, 200);
     assert.deepEqual(jobs.body.jobs.map((j: { id: string }) => j.id), [first.body.job_id]);
   } finally {
@@ -90,11 +78,11 @@ e2e("cancel mid-run: the job ends cancelled and nothing more is written", async 
   const api = slowApi(400);
   const user = await createUser(sql);
   try {
-    const { body: conn } = await call(user.client, "connections", "POST", { provider: "http-json", label: "slow", account: { url: api.url } });
-    const { body: started } = await call(user.client, "jobs", "POST", { connection_id: conn.id });
+    const { body: conn } = await callApi(user.client, "connections", "POST", { provider: "http-json", label: "slow", account: { url: api.url } });
+    const { body: started } = await callApi(user.client, "jobs", "POST", { connection_id: conn.id });
     await eventually("the first page", async () =>
       (await sql`select count(*)::int as n from synced.records where connection_id = ${conn.id}`)[0].n >= 3, 10_000);
-    const cancelled = await call(user.client, `jobs/${started.job_id}/cancel`, "POST");
+    const cancelled = await callApi(user.client, `jobs/${started.job_id}/cancel`, "POST");
     assert.equal(cancelled.body.cancelled, true);
     await new Promise((r) => setTimeout(r, 1200)); // the worker's next checkpoint comes within a page
     const [{ n: settled }] = await sql`select count(*)::int as n from synced.records where connection_id = ${conn.id}`;
@@ -102,7 +90,7 @@ e2e("cancel mid-run: the job ends cancelled and nothing more is written", async 
     const [{ n: later }] = await sql`select count(*)::int as n from synced.records where connection_id = ${conn.id}`;
     assert.equal(later, settled, "no rows after the worker saw the cancellation");
     assert.ok(later < 15, "the sync did not run to the end");
-    const { body: job } = await call(user.client, `jobs/${started.job_id}`, "GET");
+    const { body: job } = await callApi(user.client, `jobs/${started.job_id}`, "GET");
     assert.equal(job.status, "cancelled");
   } finally {
     await api.close();
@@ -115,7 +103,7 @@ e2e("another user's rows are 404, anonymous callers 401, and bad input 400 namin
   const alice = await createUser(sql);
   const bob = await createUser(sql);
   try {
-    const { body: conn } = await call(alice.client, "connections", "POST", { provider: "http-json", label: "a", account: { url: "https://example.com/x" } });
+    const { body: conn } = await callApi(alice.client, "connections", "POST", { provider: "http-json", label: "a", account: { url: "https://example.com/x" } });
     const [{ job }] = await sql`select sync.enqueue(${conn.id}, 'never-runs', '{}', now() + interval '1 day') as job`;
 
     for (const [path, method, body] of [
@@ -125,7 +113,7 @@ e2e("another user's rows are 404, anonymous callers 401, and bad input 400 namin
       [`connections/${conn.id}`, "PATCH", { label: "mine now" }],
       [`connections/${conn.id}`, "DELETE", undefined],
     ] as const) {
-      const r = await call(bob.client, path, method, body);
+      const r = await callApi(bob.client, path, method, body);
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.error.code, "not_found");
     }
@@ -139,7 +127,7 @@ e2e("another user's rows are 404, anonymous callers 401, and bad input 400 namin
     }
     await closeClient(bob.client);
 
-    const anonymous = await call(userClient(anonKey), "connections", "GET");
+    const anonymous = await callApi(userClient(anonKey), "connections", "GET");
     assert.equal(anonymous.status, 401);
 
     const cases: [string, "POST" | "PATCH", unknown, RegExp][] = [
@@ -152,7 +140,7 @@ e2e("another user's rows are 404, anonymous callers 401, and bad input 400 namin
       [`connections/${conn.id}`, "PATCH", {}, /at least one of/],
     ];
     for (const [path, method, body, message] of cases) {
-      const r = await call(alice.client, path, method, body);
+      const r = await callApi(alice.client, path, method, body);
       assert.equal(r.status, 400, `${method} ${path} ${JSON.stringify(body)}`);
       assert.match(r.body.error.message, message);
     }

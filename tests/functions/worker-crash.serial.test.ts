@@ -4,20 +4,8 @@
  * lost and none duplicated.
  */
 import assert from "node:assert/strict";
+import { workerPids } from "../support/providers.ts";
 import { createUser, db, eventually } from "../support/stack.ts";
-
-/** The pids of the local worker processes serving a function (its entrypoint is in their environment). */
-function workerPids(functionName: string): number[] {
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`);
-      if (environ.includes(`TRIBUTARY_HOST_ENTRYPOINT=`) && environ.includes(`/${functionName}/index.ts`)) pids.push(Number(entry.name));
-    } catch { /* gone, or not ours */ }
-  }
-  return pids;
-}
 
 Deno.test({
   name: "a worker killed mid-chunk: the job resumes from its checkpoint with no lost or duplicate rows",

@@ -26,6 +26,9 @@ export const adParams = {
   "campaign-totals": z.object({ after_job: z.string().uuid().optional() }).strict(),
 };
 
+/** An ad account's currency (ISO 4217), for the rows' currency column; any case, stored upper. */
+export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/, "a 3-letter currency code like USD").transform((c) => c.toUpperCase());
+
 /** Every sync that wrote rows is followed by a refresh of the campaign totals. */
 export function adFollowUp(kind: string): string | null {
   return kind === "incremental" || kind === "backfill" ? "campaign-totals" : null;

@@ -12,7 +12,7 @@
 import { z } from "zod";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { AD_KINDS, adFollowUp, adParams, type AdRow, type AdSource, syncAdMetrics } from "./ad-metrics.ts";
+import { AD_KINDS, adFollowUp, adParams, type AdRow, type AdSource, currencyCode, syncAdMetrics } from "./ad-metrics.ts";
 import { forgetAccessToken, googleAccessToken, googleRetryDelay, serviceAccountKey } from "./google-auth.ts";
 
 const SCOPE = "https://www.googleapis.com/auth/adwords";
@@ -28,7 +28,7 @@ export const account = z.object({
   /** The manager account's id, when access to the customer comes through one. */
   login_customer_id: customerId.optional(),
   /** Only a label for the rows: the GAQL query does not ask for it. */
-  currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code like USD").optional(),
+  currency: currencyCode.optional(),
 }).strict();
 
 export const credentials = z.object({

@@ -4,9 +4,10 @@
  * `next_path` until it is null. The next URL is the cursor, checkpointed after each page.
  */
 import { z } from "zod";
-import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
+import { Permanent } from "../errors.ts";
 import type { Provider } from "../provider.ts";
 import { assertPublicUrl } from "../url-guard.ts";
+import { throwForStatus } from "./upstream.ts";
 
 const dottedPath = z.string().min(1).max(200).regex(/^[^.]+(\.[^.]+)*$/, "a dotted path like result.items");
 
@@ -32,16 +33,6 @@ function at(value: unknown, path: string): unknown {
   );
 }
 
-async function upstreamMessage(res: Response): Promise<string> {
-  const text = (await res.text()).slice(0, 500);
-  try {
-    const body = JSON.parse(text);
-    const message = body?.error?.message ?? body?.error ?? body?.message;
-    if (typeof message === "string") return message;
-  } catch { /* not JSON */ }
-  return text || res.statusText;
-}
-
 export const httpJson: Provider<z.infer<typeof account>, z.infer<typeof credentials>> = {
   name: "http-json",
   kinds: ["incremental", "full"],
@@ -58,13 +49,7 @@ export const httpJson: Provider<z.infer<typeof account>, z.infer<typeof credenti
     while (next) {
       const url = await assertPublicUrl(next, allowPrivate);
       const res = await ctx.fetch(url, { headers: { accept: "application/json", ...ctx.credentials.headers } });
-      if (res.status === 429) {
-        const wait = retryAfterSeconds(res.headers.get("retry-after"));
-        await res.body?.cancel();
-        throw new RateLimited(`upstream 429 Too Many Requests (retry after ${wait} s)`, wait);
-      }
-      if (res.status >= 500) throw new Retryable(`upstream ${res.status}: ${await upstreamMessage(res)}`);
-      if (res.status >= 400) throw new Permanent(`upstream ${res.status}: ${await upstreamMessage(res)}`);
+      if (!res.ok) await throwForStatus(res, "upstream");
 
       let body: unknown;
       try {

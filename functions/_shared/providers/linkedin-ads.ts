@@ -17,12 +17,12 @@
 import { z } from "zod";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, SplitRange, syncAdMetrics } from "./ad-metrics.ts";
-import { messageOf, readJson } from "./upstream.ts";
+import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, currencyCode, SplitRange, syncAdMetrics } from "./ad-metrics.ts";
+import { messageOf, responseJson } from "./upstream.ts";
 
 export const account = z.object({
   ad_account_id: z.string().trim().regex(/^\d+$/, 'the ad account id in digits, like "502840441"'),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, "a 3-letter currency code like USD").transform((c) => c.toUpperCase()).optional(),
+  currency: currencyCode.optional(),
 }).strict();
 
 export const credentials = z.object({
@@ -113,7 +113,7 @@ async function fetchSlice(ctx: Ctx, start: string, end: string): Promise<AdPage>
     },
   });
   if (!res.ok) await fail(ctx, res);
-  const body = await readJson(res, "LinkedIn adAnalytics") as { elements?: Record<string, any>[] };
+  const body = await responseJson(res, "LinkedIn adAnalytics") as { elements?: Record<string, any>[] };
   const elements = body?.elements ?? [];
   const cut = Number(ctx.env("LINKEDIN_MAX_ELEMENTS") ?? DEFAULT_MAX_ELEMENTS);
   if (elements.length >= cut) throw new SplitRange(`${elements.length} elements reach LinkedIn's cut of ${cut}: the answer may be cut short`);

@@ -19,15 +19,15 @@
 import { z } from "zod";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, SplitRange, syncAdMetrics } from "./ad-metrics.ts";
-import { readJson } from "./upstream.ts";
+import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, currencyCode, SplitRange, syncAdMetrics } from "./ad-metrics.ts";
+import { responseJson } from "./upstream.ts";
 
 const DEFAULT_CONVERSIONS = ["purchase", "lead", "complete_registration"];
 
 export const account = z.object({
   ad_account_id: z.string().trim().regex(/^(act_)?\d+$/, 'the ad account id in digits, like "1234567890" or "act_1234567890"')
     .transform((id) => id.replace(/^act_/, "")),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, "a 3-letter currency code like USD").transform((c) => c.toUpperCase()).optional(),
+  currency: currencyCode.optional(),
   conversion_action_types: z.array(z.string().trim().min(1)).min(1, "at least one action type, like purchase")
     .default(DEFAULT_CONVERSIONS),
 }).strict();
@@ -172,7 +172,7 @@ async function requestPage(ctx: Ctx, start: string, end: string, after: unknown)
   url.searchParams.set("access_token", ctx.credentials.access_token);
 
   const res = await ctx.fetch(url);
-  const body = await readJson(res, "Meta insights") as { data?: Record<string, any>[]; paging?: Record<string, any>; error?: unknown };
+  const body = await responseJson(res, "Meta insights") as { data?: Record<string, any>[]; paging?: Record<string, any>; error?: unknown };
   if (!res.ok || body?.error) await throwMetaError(ctx, res, body);
   const rows = (body.data ?? []).map((r) => toRow(r, ctx.connection.account.conversion_action_types));
   return { rows, next: nextCursor(body.paging) };

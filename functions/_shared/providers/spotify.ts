@@ -17,7 +17,7 @@ import { z } from "zod";
 import { incrementalParams } from "../dates.ts";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { Chunk, JobContext, Provider } from "../provider.ts";
-import { messageOf, readJson, throwForStatus } from "./upstream.ts";
+import { messageOf, responseJson, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
   // A label only: the refresh token decides whose plays come back.
@@ -85,7 +85,7 @@ async function recentlyPlayed(ctx: Ctx, query: Record<string, string>): Promise<
   for (let refreshed = false;; refreshed = true) {
     const token = refreshed ? await refreshAccessToken(ctx) : await accessToken(ctx);
     const res = await ctx.fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    if (res.ok) return await readJson(res, "Spotify recently-played") as Record<string, any>;
+    if (res.ok) return await responseJson(res, "Spotify recently-played") as Record<string, any>;
     if (res.status === 401 && !refreshed) {
       // Expired or revoked early: one refresh, then a second 401 is for real.
       await res.body?.cancel();
@@ -157,10 +157,9 @@ export const spotify: Provider<Account, Credentials> = {
       if (items.length > 0 && !ctx.job.dry_run) await save(ctx, items);
       c.plays += items.length;
       for (const i of items) c.newest = Math.max(c.newest, Date.parse(i.played_at));
-      const oldest = Math.min(...items.map((i) => Date.parse(i.played_at)));
-      const more = Boolean(page.next) && items.length > 0 && page.cursors?.before;
+      const more = Boolean(page.next && page.cursors?.before) && items.length > 0;
       c.before = more ? Number(page.cursors.before) : null;
-      if (!more || !Number.isFinite(oldest)) break;
+      if (!more) break;
       yield { cursor: c, progress: { phase: "downloading", done: c.plays, message: `${c.plays} plays` }, stats: { plays: c.plays }, done: false };
     }
     yield {

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { readJson, throwForStatus } from "./upstream.ts";
+import { responseJson, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
   // Only a label for the user's benefit: the key decides which partner's sales come back.
@@ -64,7 +64,7 @@ async function call(ctx: Ctx, method: string, query: Record<string, string>): Pr
     throw await ctx.reconnect(`Steam refused the key (${res.status}): it is wrong or was revoked.`);
   }
   if (!res.ok) await throwForStatus(res, `Steam ${method}`);
-  const body = await readJson(res, `Steam ${method}`) as { response?: Record<string, any> };
+  const body = await responseJson(res, `Steam ${method}`) as { response?: Record<string, any> };
   const response = body?.response;
   if (!response || Object.keys(response).length === 0) throw new Permanent(NO_PERMISSION);
   return response;
@@ -79,29 +79,30 @@ function prefetched<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-const int = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
+/** A number as Steam sends it (a decimal string, a number, or nothing), as text Postgres casts exactly. */
+const asText = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
 
 async function save(ctx: Ctx, results: Record<string, unknown>[]) {
   const rows = results.map((r) => ({
     date: normaliseDate(String(r.date)),
     line_item_type: String(r.line_item_type ?? "unknown"),
-    partner_id: int(r.partnerid),
-    package_id: int(r.packageid),
-    bundle_id: int(r.bundleid),
-    app_id: int(r.appid),
+    partner_id: asText(r.partnerid),
+    package_id: asText(r.packageid),
+    bundle_id: asText(r.bundleid),
+    app_id: asText(r.appid),
     country_code: r.country_code ?? null,
     platform: r.platform ?? null,
     currency: r.currency ?? null,
-    base_price: int(r.base_price),
-    sale_price: int(r.sale_price),
-    gross_units_sold: int(r.gross_units_sold) ?? "0",
-    gross_units_returned: int(r.gross_units_returned) ?? "0",
-    gross_units_activated: int(r.gross_units_activated) ?? "0",
-    net_units_sold: int(r.net_units_sold) ?? "0",
-    gross_sales_usd: int(r.gross_sales_usd) ?? "0",
-    gross_returns_usd: int(r.gross_returns_usd) ?? "0",
-    net_tax_usd: int(r.net_tax_usd) ?? "0",
-    net_sales_usd: int(r.net_sales_usd) ?? "0",
+    base_price: asText(r.base_price),
+    sale_price: asText(r.sale_price),
+    gross_units_sold: asText(r.gross_units_sold) ?? "0",
+    gross_units_returned: asText(r.gross_units_returned) ?? "0",
+    gross_units_activated: asText(r.gross_units_activated) ?? "0",
+    net_units_sold: asText(r.net_units_sold) ?? "0",
+    gross_sales_usd: asText(r.gross_sales_usd) ?? "0",
+    gross_returns_usd: asText(r.gross_returns_usd) ?? "0",
+    net_tax_usd: asText(r.net_tax_usd) ?? "0",
+    net_sales_usd: asText(r.net_sales_usd) ?? "0",
   }));
   await ctx.sql`
     insert into synced.steam_sales (

@@ -15,12 +15,12 @@
 import { z } from "zod";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, syncAdMetrics } from "./ad-metrics.ts";
-import { readJson, throwForStatus } from "./upstream.ts";
+import { AD_KINDS, adFollowUp, type AdPage, adParams, type AdRow, currencyCode, syncAdMetrics } from "./ad-metrics.ts";
+import { responseJson, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
   advertiser_id: z.string().trim().regex(/^\d+$/, 'the advertiser id in digits, like "7012345678901234567"'),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, "a 3-letter currency code like USD").transform((c) => c.toUpperCase()).optional(),
+  currency: currencyCode.optional(),
 }).strict();
 
 export const credentials = z.object({
@@ -103,7 +103,7 @@ async function fetchPage(ctx: Ctx, start: string, end: string, page: unknown): P
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const res = await ctx.fetch(url, { headers: { "access-token": ctx.credentials.access_token } });
   if (!res.ok) await throwForStatus(res, "TikTok report");
-  const body = await readJson(res, "TikTok report") as {
+  const body = await responseJson(res, "TikTok report") as {
     code?: number;
     message?: string;
     request_id?: string;

@@ -8,7 +8,7 @@ import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.
 /** At most this much of an error body is read, so a huge error page cannot flood the log. */
 const MAX_ERROR_TEXT = 500;
 
-export async function readJson(res: Response, what: string): Promise<unknown> {
+export async function responseJson(res: Response, what: string): Promise<unknown> {
   const text = await res.text();
   try {
     return JSON.parse(text);
