@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { fake } from "../support/fakes.ts";
-import { assertNoLeak, callApi, connect, followUpOf, runJob } from "../support/providers.ts";
+import { assertNoLeak, callApi, connect, crashMidChunk, followUpOf, runJob } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
-import { createUser, db } from "../support/stack.ts";
+import { createUser, db, eventually } from "../support/stack.ts";
 
 const e2e = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 const secretsUsed: string[] = [];
@@ -80,6 +80,31 @@ e2e("spotify: a second incremental run asks only for plays after the newest one 
     const asked = (await t.upstream.requests()).slice(before).filter((r) => r.path.includes("recently-played"));
     assert.deepEqual(asked.map((r) => r.query.after), [String(newest)]);
     assert.deepEqual(await t.plays(), (await t.upstream.truth<Truth>()).plays);
+  } finally {
+    await t.done();
+  }
+});
+
+// Upstream keeps only the last 50 plays, so a run is one page: the crash comes while that
+// page is being read, after the refresh token has rotated. The rerun must find the new
+// tokens in Vault (the old refresh token is dead), not ask the user to reconnect.
+e2e("spotify: a worker killed mid-run after its token rotated resumes on the next lease and lands every play once", async () => {
+  const t = await setUp({ plays: 30, rotate: true });
+  try {
+    await t.upstream.delay(1500);
+    const [{ id }] = await t.sql`select sync.enqueue(${t.connection}) as id`;
+    await eventually("the worker to be reading plays", async () =>
+      (await t.upstream.requests()).some((r) => r.path.includes("recently-played")), 20_000);
+    const done = await crashMidChunk(t.sql, id, "sync-spotify", () => true);
+    assert.equal(done.status, "succeeded", done.last_error);
+    assert.equal(done.attempts, 2, "the crashed run counted as an attempt");
+    const truth = await t.upstream.truth<Truth>();
+    secretsUsed.push(truth.refresh_token);
+    assert.deepEqual(await t.plays(), truth.plays);
+    assert.equal(truth.refreshes, 1, "the rerun used the access token stored before the crash");
+    assert.equal((await t.stored()).refresh_token, truth.refresh_token, "Vault holds the rotated refresh token");
+    const [{ reconnect_reason }] = await t.sql`select reconnect_reason from sync.connections where id = ${t.connection}`;
+    assert.equal(reconnect_reason, null);
   } finally {
     await t.done();
   }
