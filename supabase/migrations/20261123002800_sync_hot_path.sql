@@ -66,6 +66,8 @@ begin
 end
 $$;
 
+-- sync.claim as in 20261123000600_sync_claim.sql, whose comment says why it is shaped
+-- so; only the UPDATE's match of the candidates changes (point 2).
 create or replace function sync.claim(
   provider text,
   worker text,
@@ -141,6 +143,7 @@ begin
 end
 $$;
 
+-- sync.complete_many as in 20261123000800_sync_complete.sql, with point 3.
 create or replace function sync.complete_many(
   job_ids uuid[],
   lease_tokens uuid[],
