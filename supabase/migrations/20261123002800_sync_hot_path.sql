@@ -11,7 +11,8 @@
 --    custom plans, because the generic plan of `UPDATE ... FROM candidates` estimated
 --    thousands of candidates and hash-joined sync.jobs. Matching the claimed rows with
 --    `id = any (array(select ...))` makes the generic plan a primary-key lookup, so the
---    function now forces the generic plan and plans once per session.
+--    function now forces the generic plan and plans once per session. The UPDATE
+--    matches ids only (see there why it leaves out the status recheck).
 --
 -- 3. complete_many merges the final progress inline instead of calling
 --    normalize_progress with a constant.
@@ -67,7 +68,8 @@ end
 $$;
 
 -- sync.claim as in 20261123000600_sync_claim.sql, whose comment says why it is shaped
--- so; only the UPDATE's match of the candidates changes (point 2).
+-- so; only the UPDATE's match of the candidates changes (point 2), and the UPDATE
+-- matches ids only.
 create or replace function sync.claim(
   provider text,
   worker text,
@@ -131,7 +133,12 @@ begin
         started_at = coalesce(j.started_at, now()),
         progress = j.progress || '{"phase": "running"}'::jsonb,
         updated_at = now()
-    where j.id = any (array(select c.id from candidates c)) and j.status = 'queued'
+    -- No `status = 'queued'` recheck here: the candidates are locked by this statement,
+    -- and FOR UPDATE rechecked their status on the newest version when it locked them.
+    -- With the recheck, the planner may prove the partial indexes on queued jobs usable
+    -- and, when statistics say few jobs are queued, scan jobs_owner_lane_idx for the ids:
+    -- the whole queue per claim. That was the bench's "slow state" (a quarter of the rate).
+    where j.id = any (array(select c.id from candidates c))
     returning j.*
   ),
   logged as (
