@@ -28,9 +28,12 @@ Deno.test("an admin pauses and resumes, retries a failed job from its cursor and
   try {
     const boss = await createUser(sql, { appMetadata: { role: "admin" } });
     const owner = await createUser(sql);
+    // A provider no worker serves: once retried, the job must stay queued until the
+    // cancel below, and http-json workers woken by other test files would claim it.
+    const provider = `admin-test-${crypto.randomUUID().slice(0, 8)}`;
+    await sql`insert into sync.providers (name) values (${provider})`;
     const [{ id: conn }] = await sql`
-      insert into sync.connections (owner_id, provider, label, account)
-      values (${owner.id}, 'http-json', 'x', ${sql.json({ url: "https://example.com/" })}) returning id
+      insert into sync.connections (owner_id, provider, label) values (${owner.id}, ${provider}, 'x') returning id
     `;
     const [{ job }] = await sql`select sync.enqueue(${conn}, 'admin-test', '{}', now() + interval '1 hour') as job`;
     await sql`update sync.jobs set status = 'failed', finished_at = now(), last_error = 'boom', cursor = '{"page": 4}' where id = ${job}`;
@@ -52,7 +55,7 @@ Deno.test("an admin pauses and resumes, retries a failed job from its cursor and
     await resumed.body?.cancel();
     assert.equal((await sql`select paused from sync.settings`)[0].paused, false);
 
-    const all = await (await admin(boss.token, `/jobs?status=failed&provider=http-json&limit=500`)).json();
+    const all = await (await admin(boss.token, `/jobs?status=failed&provider=${provider}&limit=500`)).json();
     assert.ok(all.jobs.some((j: { id: string }) => j.id === job), "jobs of other owners are listed");
 
     const retried = await admin(boss.token, `/jobs/${job}/retry`, { method: "POST" });
@@ -73,6 +76,8 @@ Deno.test("an admin pauses and resumes, retries a failed job from its cursor and
     await unknown.body?.cancel();
   } finally {
     await sql`select sync.resume()`;
+    await sql`delete from sync.connections where provider like 'admin-test-%'`;
+    await sql`delete from sync.providers where name like 'admin-test-%'`;
     await sql.end();
   }
 });
