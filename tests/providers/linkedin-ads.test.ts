@@ -5,7 +5,7 @@
  * tokens, and the token never leaving Vault.
  */
 import assert from "node:assert/strict";
-import { adSetUp, assertTotals, day, digits, events } from "../support/ads.ts";
+import { adSetUp, assertTotals, day, digits, events, firstIncrementalRun } from "../support/ads.ts";
 import { assertNoLeak, callApi, crashMidChunk, followUpOf, runJob } from "../support/providers.ts";
 import { db } from "../support/stack.ts";
 
@@ -84,11 +84,7 @@ e2e("linkedin-ads: long ranges go in 30-day slices, and an answer that reaches t
 e2e("linkedin-ads: a second incremental run asks only for the lookback window and restated days replace, not duplicate", async () => {
   const t = await setUp({ campaigns: 3, start: day(-9), days: 10 });
   try {
-    const patched = await callApi(t.user.client, `connections/${t.connection}`, "PATCH", { lookback_days: 3 });
-    assert.equal(patched.status, 200, JSON.stringify(patched.body));
-    const first = await runJob(t.sql, t.connection, "incremental", { since: day(-9) });
-    assert.equal(first.status, "succeeded", first.last_error);
-    assert.deepEqual(await t.rows(), await t.truth());
+    await firstIncrementalRun(t, day(-9));
 
     const before = (await t.analytics()).length;
     await t.upstream.update({ restate: [day(0), day(-2)] });

@@ -6,7 +6,7 @@
  * leaving Vault (though Meta's own `next` URLs carry it).
  */
 import assert from "node:assert/strict";
-import { adSetUp, assertTotals, day, digits, events } from "../support/ads.ts";
+import { adSetUp, assertTotals, day, digits, events, firstIncrementalRun } from "../support/ads.ts";
 import { assertNoLeak, callApi, crashMidChunk, followUpOf, runJob, waitForJob } from "../support/providers.ts";
 import { db, eventually } from "../support/stack.ts";
 
@@ -92,12 +92,7 @@ e2e("meta-ads: 'reduce the amount of data' (100/1487534) halves the range until 
 e2e("meta-ads: a second incremental run asks only for the lookback window and restated days replace, not duplicate", async () => {
   const t = await setUp({ campaigns: 3, start: day(-9), days: 10 });
   try {
-    const patched = await callApi(t.user.client, `connections/${t.connection}`, "PATCH", { lookback_days: 3 });
-    assert.equal(patched.status, 200, JSON.stringify(patched.body));
-
-    const first = await runJob(t.sql, t.connection, "incremental", { since: day(-9) });
-    assert.equal(first.status, "succeeded", first.last_error);
-    assert.deepEqual(await t.rows(), await t.truth());
+    await firstIncrementalRun(t, day(-9));
     const [conn] = await t.sql`select high_watermark from sync.connections where id = ${t.connection}`;
     assert.deepEqual(conn.high_watermark, { through: day(0) });
 

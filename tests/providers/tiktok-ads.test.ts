@@ -6,7 +6,7 @@
  * never leaving Vault.
  */
 import assert from "node:assert/strict";
-import { adSetUp, assertTotals, day, digits, events } from "../support/ads.ts";
+import { adSetUp, assertTotals, day, digits, events, firstIncrementalRun } from "../support/ads.ts";
 import { fakesUrl } from "../support/fakes.ts";
 import { assertNoLeak, callApi, connect, crashMidChunk, followUpOf, runJob } from "../support/providers.ts";
 import { db } from "../support/stack.ts";
@@ -88,11 +88,7 @@ e2e("tiktok-ads: ranges longer than 30 days are asked in 30-day slices (TikTok r
 e2e("tiktok-ads: a second incremental run asks only for the lookback window and restated days replace, not duplicate", async () => {
   const t = await setUp({ campaigns: 3, start: day(-9), days: 10 });
   try {
-    const patched = await callApi(t.user.client, `connections/${t.connection}`, "PATCH", { lookback_days: 3 });
-    assert.equal(patched.status, 200, JSON.stringify(patched.body));
-    const first = await runJob(t.sql, t.connection, "incremental", { since: day(-9) });
-    assert.equal(first.status, "succeeded", first.last_error);
-    assert.deepEqual(await t.rows(), await t.truth());
+    await firstIncrementalRun(t, day(-9));
 
     const before = (await t.reports()).length;
     await t.upstream.update({ restate: [day(-1)] });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type AdDay, adTotals } from "../fakes/ad-data.ts";
 import { fake } from "./fakes.ts";
-import { connect } from "./providers.ts";
+import { callApi, connect, runJob } from "./providers.ts";
 import { closeClient } from "./realtime.ts";
 import { createUser, db } from "./stack.ts";
 
@@ -46,6 +46,18 @@ export async function adSetUp(provider: string, tenant: string, seed: Record<str
     await sql.end();
   };
   return { sql, user, upstream, connection, rows, truth, done };
+}
+
+/**
+ * The opening of the "second incremental run" scenario: a 3-day lookback, then a first
+ * incremental run from `since` that must land exactly the fake's truth.
+ */
+export async function firstIncrementalRun(t: Awaited<ReturnType<typeof adSetUp>>, since: string) {
+  const patched = await callApi(t.user.client, `connections/${t.connection}`, "PATCH", { lookback_days: 3 });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const first = await runJob(t.sql, t.connection, "incremental", { since });
+  assert.equal(first.status, "succeeded", first.last_error);
+  assert.deepEqual(await t.rows(), await t.truth());
 }
 
 /** synced.ad_campaign_totals for the connection equals the per-campaign sums of `truth`. */
