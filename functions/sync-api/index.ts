@@ -11,6 +11,9 @@
  *   GET    /jobs/:id
  *   GET    /jobs?status=&limit=
  *   POST   /jobs/:id/cancel
+ *   GET    /me                   {id, email, is_admin}: who the token belongs to
+ *   GET    /providers            each provider's kinds, and JSON Schemas (from its zod
+ *                                schemas) for its account and credentials: what a form needs
  *
  * Reads run as the caller (RLS decides; someone else's row is a 404). Writes to queue
  * state go through the sync.* functions, only after the caller was shown to own the row.
@@ -114,6 +117,19 @@ function validateJob(providerName: string, kind: string, params: Record<string, 
   return schema ? validate(schema, params, "params") as Record<string, unknown> : params;
 }
 
+let schemas: unknown[] | undefined;
+/** Computed once per worker: the schemas do not change while it runs. */
+function providerSchemas() {
+  const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  schemas ??= Object.values(providers).map((p) => ({
+    name: p.name,
+    kinds: p.kinds,
+    account: jsonSchema(p.account),
+    credentials: jsonSchema(p.credentials),
+  }));
+  return schemas;
+}
+
 async function route(req: Request): Promise<Response> {
   const who = await caller(req);
   if (!who.userId) throw new Unauthorized("sync-api is for signed-in users: send a user's access token (operators use sync-admin).");
@@ -122,6 +138,11 @@ async function route(req: Request): Promise<Response> {
   const path = url.pathname.replace(/^\/sync-api/, "").replace(/\/+$/, "") || "/";
   const [, resource, id, action] = path.split("/");
   const method = req.method;
+
+  if (method === "GET" && resource === "me" && !id) {
+    return json({ id: userId, email: typeof who.claims.email === "string" ? who.claims.email : null, is_admin: who.isAdmin });
+  }
+  if (method === "GET" && resource === "providers" && !id) return json({ providers: providerSchemas() });
 
   if (resource === "connections" && !id) {
     if (method === "POST") return await createConnection(req, userId);
