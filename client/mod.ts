@@ -102,6 +102,11 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
       return (await user<{ cancelled: boolean }>(`jobs/${encodeURIComponent(jobId)}/cancel`, "POST")).cancelled;
     },
 
+    /** Queues a failed or cancelled job again, resuming from its last cursor; returns the job to watch. */
+    async retry(jobId: string): Promise<string> {
+      return (await user<{ job_id: string }>(`jobs/${encodeURIComponent(jobId)}/retry`, "POST")).job_id;
+    },
+
     /** Every change of one job, from now on (and its current state first). */
     watchJob(jobId: string, onEvent: (event: ProgressEvent) => void, opts?: WatchOptions): Watch {
       return watchTopic(supabase, `sync:job:${jobId}`, async () => [eventOf(await client.getJob(jobId))], onEvent, watchDefaults(opts));

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { caller } from "../_shared/auth.ts";
 import { db } from "../_shared/database.ts";
 import { error, json, readJson, serveRoutes, validate } from "../_shared/http.ts";
+import { retryJob } from "../_shared/retry.ts";
 
 const pauseBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 const jobList = z.object({
@@ -73,13 +74,8 @@ async function route(req: Request): Promise<Response> {
       const [{ cancelled }] = await sql`select sync.cancel(${id}) as cancelled`;
       return json({ job_id: id, cancelled });
     }
-    try {
-      const [{ job_id }] = await sql`select sync.retry(${id}) as job_id`;
-      return json({ job_id, retried: true });
-    } catch (e) {
-      if ((e as { code?: string }).code === "55000") return error(409, "not_retryable", (e as Error).message);
-      throw e;
-    }
+    const [{ provider }] = await sql`select provider from sync.jobs where id = ${id}`;
+    return json(await retryJob(id, provider));
   }
   return error(404, "no_route", `${req.method} ${path} is not a sync-admin route.`);
 }

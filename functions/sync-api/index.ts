@@ -11,6 +11,7 @@
  *   GET    /jobs/:id
  *   GET    /jobs?status=&limit=
  *   POST   /jobs/:id/cancel
+ *   POST   /jobs/:id/retry       a failed or cancelled job again, from its last cursor
  *   GET    /me                   {id, email, is_admin}: who the token belongs to
  *   GET    /providers            each provider's kinds, and JSON Schemas (from its zod
  *                                schemas) for its account and credentials: what a form needs
@@ -24,6 +25,7 @@ import { caller, Unauthorized } from "../_shared/auth.ts";
 import { asUser, db } from "../_shared/database.ts";
 import { HttpError, json, readJson, serveRoutes, validate } from "../_shared/http.ts";
 import { providers } from "../_shared/providers/index.ts";
+import { retryJob } from "../_shared/retry.ts";
 
 /** A new trigger this soon after the previous job of the connection started is refused (429). */
 const TRIGGER_COOLDOWN_S = 10;
@@ -228,6 +230,7 @@ async function route(req: Request): Promise<Response> {
       const [{ cancelled }] = await db()`select sync.cancel(${id}) as cancelled`;
       return json({ job_id: id, cancelled });
     }
+    if (action === "retry" && method === "POST") return json(await retryJob(id, job.provider));
   }
   throw new HttpError(404, "no_route", `${method} ${path} is not a sync-api route.`);
 }

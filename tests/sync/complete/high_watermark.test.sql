@@ -2,7 +2,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 \ir ../_fixtures.sql
-select plan(7);
+select plan(8);
 
 select pg_temp.make_provider() as provider \gset
 select pg_temp.make_connection(pg_temp.make_owner(), :'provider') as conn \gset
@@ -13,6 +13,7 @@ select sync.checkpoint(:'job', :'token', '{"page": 4}'::jsonb, '{"done": 4, "tot
 select ok(sync.complete(:'job', :'token', '{"rows": 42}'::jsonb, '{"highwatermark": "1234"}'::jsonb), 'complete succeeds');
 select is((select status::text from sync.jobs where id = :'job'), 'succeeded', 'the job succeeded');
 select is((select progress ->> 'percent' from sync.jobs where id = :'job'), '100', 'at 100 percent');
+select is((select progress ->> 'done' from sync.jobs where id = :'job'), '5', 'with done caught up with total (the last chunk is not checkpointed)');
 select is((select high_watermark from sync.connections where id = :'conn'), '{"highwatermark": "1234"}'::jsonb,
   'the final cursor is the high-watermark');
 select ok(not sync.complete(:'job', :'token'), 'completing twice is refused');
