@@ -151,6 +151,8 @@ export interface Health {
   settings: { paused: boolean; paused_reason: string | null; paused_at: string | null; last_tick_at: string | null };
   recent_runs: AdminJob[];
   cron_runs: Record<string, unknown>[];
+  /** Per minute of the last hour that had finished jobs (UTC, oldest first). */
+  timeline: { minute: string; finished: number; failed: number; dispatch_p50_ms: number | null }[];
 }
 
 /** A job's event built from the job itself: what the catch-up read and polling deliver. */

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { generateTypes, TYPES_FILE } from "./database.ts";
-import { type DemoSource, FAKE_DEMOS, ordersSource, reportDemo, runDemo, serveDemoApi } from "./demo.ts";
+import { type DemoSource, ensureDemoUser, FAKE_DEMOS, ordersSource, reportDemo, runDemo, serveDemoApi } from "./demo.ts";
 import { assertPortFree } from "./ports.ts";
 import { type Profile, profile as profileFor, ROOT } from "./profile.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -20,16 +20,18 @@ import { dbLint, denoTest, generatedTypes, pgTap, type SuiteResult, typeCheck } 
 const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
 const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
 
-function printStatus(stack: Stack) {
+function printStatus(stack: Stack, demoToken?: string) {
   const p = stack.profile;
   const rows: [string, string][] = [
     ["API URL", p.apiUrl],
+    ["Dashboard", `${p.apiUrl}/dashboard/`],
     ["Functions URL", `${p.apiUrl}/functions/v1`],
     ["Realtime URL", `${p.apiUrl.replace(/^http/, "ws")}/realtime/v1/websocket`],
     ["DB URL", p.dbUrl],
     ["JWT secret", stack.keys.jwtSecret],
     ["anon key", stack.keys.anon],
     ["service_role key", stack.keys.serviceRole],
+    ...(demoToken ? [["demo user token", demoToken] as [string, string]] : []),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n"));
@@ -106,8 +108,16 @@ async function start(testStack: boolean) {
     }
     await sql.end();
   }
+  // A token for the demo user, so the dashboard and `deno task sync login` work at once.
+  let demoToken: string | undefined;
+  if (!testStack) {
+    const sql = postgres(stack.profile.dbUrl, { max: 1, onnotice: () => {} });
+    demoToken = await ensureDemoUser(sql);
+    await sql.end();
+  }
   console.log();
-  printStatus(stack);
+  printStatus(stack, demoToken);
+  if (demoToken) console.log(dim(`\nSign in to the dashboard with the demo user token, or: deno task sync login --token <demo user token>`));
   console.log(dim(`\nFunction logs: ${stack.functionLog} (or start with --logs)\nPress Ctrl-C to stop.`));
 
   await new Promise<void>((resolve) => {

@@ -172,13 +172,18 @@ export const FAKE_DEMOS: Record<string, (fakesUrl: string) => Promise<DemoSource
   },
 };
 
-/** Runs the demo sync against the stack at `stackUrl` from `source`. */
-export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoSource) {
+/** The demo user (made once) and an access token for it, valid for a week. */
+export async function ensureDemoUser(sql: postgres.Sql): Promise<string> {
   await sql`
     insert into auth.users (id, email) values (${DEMO_USER.id}, ${DEMO_USER.email})
     on conflict (id) do nothing
   `;
-  const token = await signUserToken(DEMO_USER);
+  return await signUserToken(DEMO_USER, 7 * 86_400);
+}
+
+/** Runs the demo sync against the stack at `stackUrl` from `source`. */
+export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoSource) {
+  const token = await ensureDemoUser(sql);
   const client = createClient(stackUrl, ANON_KEY, { accessToken: () => Promise.resolve(token) });
   try {
     const existing = await invoke(client, "connections", undefined, "GET");

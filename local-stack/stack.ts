@@ -9,6 +9,7 @@ import { applyStandIns, pushMigrations, writeDispatchSecrets } from "./database.
 import { FunctionCatalog } from "./edge-runtime/functions-config.ts";
 import { EdgeRuntime, watchFunctionFolders } from "./edge-runtime/runtime.ts";
 import { loadFunctionSecrets } from "./edge-runtime/secrets.ts";
+import { buildDashboard } from "../dashboard/build.ts";
 import { gateway } from "./gateway.ts";
 import { ANON_KEY, JWT_SECRET, SERVICE_ROLE_KEY } from "./keys.ts";
 import { startNetWorker } from "./net-worker.ts";
@@ -144,7 +145,12 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
       cleanups.push(unwatch);
     }
 
-    const server = Deno.serve({ hostname: "127.0.0.1", port: profile.apiPort, onListen: () => {} }, gateway(edge, realtime));
+    step("dashboard");
+    const dashboardDir = await buildDashboard(join(profile.stateDir, "dashboard"));
+    // The settings a hosted deployment would type in, filled in for this stack.
+    await Deno.writeTextFile(join(dashboardDir, "config.json"), JSON.stringify({ url: profile.apiUrl, anonKey: ANON_KEY }));
+
+    const server = Deno.serve({ hostname: "127.0.0.1", port: profile.apiPort, onListen: () => {} }, gateway(edge, realtime, dashboardDir));
     cleanups.push(() => server.shutdown());
     // Sockets close first, or the server's shutdown would wait on them.
     cleanups.push(() => realtime.close());

@@ -2,7 +2,8 @@
  * sync-admin: operators' controls, for users whose JWT says app_metadata.role = "admin",
  * or the service_role key.
  *
- *   GET  /health                          queue_health rows, recent runs, the pause switch
+ *   GET  /health                          queue_health rows, recent runs, the pause switch, and
+ *                                         per minute of the last hour: jobs finished, dispatch latency
  *   POST /pause {reason}   POST /resume
  *   POST /jobs/:id/retry   POST /jobs/:id/cancel
  *   GET  /jobs?status=&provider=&limit=   every owner's jobs
@@ -32,7 +33,7 @@ async function route(req: Request): Promise<Response> {
   const sql = db();
 
   if (req.method === "GET" && path === "/health") {
-    const [providers, settings, runs, cron] = await Promise.all([
+    const [providers, settings, runs, cron, timeline] = await Promise.all([
       sql`select * from sync.queue_health order by provider`,
       sql`select paused, paused_reason, paused_at, last_tick_at from sync.settings`,
       sql.unsafe(`select ${JOB_FIELDS} from sync.jobs where finished_at is not null order by finished_at desc limit 20`),
@@ -41,8 +42,21 @@ async function route(req: Request): Promise<Response> {
         from cron.job_run_details d join cron.job j using (jobid)
         where j.jobname like 'tributary-%' order by d.start_time desc limit 10
       `.catch(() => []),
+      // The dashboard's chart: per minute of the last hour, jobs finished and the median
+      // time from enqueue to first claim (dispatch latency). One pass over the finished
+      // jobs' index, not a query per minute.
+      sql`
+        select to_char(date_trunc('minute', finished_at) at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:00"Z"') as minute,
+               count(*)::int as finished,
+               count(*) filter (where status = 'failed')::int as failed,
+               round((percentile_cont(0.5) within group (order by extract(epoch from started_at - created_at)) * 1000)::numeric, 1)::float8
+                 as dispatch_p50_ms
+        from sync.jobs
+        where status in ('succeeded', 'failed', 'cancelled') and finished_at > now() - interval '1 hour'
+        group by 1 order by 1
+      `,
     ]);
-    return json({ providers, settings: settings[0], recent_runs: runs, cron_runs: cron });
+    return json({ providers, settings: settings[0], recent_runs: runs, cron_runs: cron, timeline });
   }
   if (req.method === "POST" && path === "/pause") {
     const { reason } = await readJson(req, pauseBody);

@@ -148,7 +148,7 @@ class Worker {
   }
 }
 
-async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+async function pumpLines(stream: ReadableStream<Uint8Array<ArrayBuffer>>, onLine: (line: string) => void) {
   let buffer = "";
   for await (const text of stream.pipeThrough(new TextDecoderStream())) {
     buffer += text;

@@ -104,7 +104,7 @@ export function encodeReply(vsn: Vsn, m: Message): string {
  * A broadcast frame. vsn 2.0.0 clients get the binary kind-4 frame (as Realtime's V2
  * serializer sends); vsn 1.0.0 clients get the JSON `broadcast` event.
  */
-export function encodeBroadcast(vsn: Vsn, b: Broadcast): string | Uint8Array {
+export function encodeBroadcast(vsn: Vsn, b: Broadcast): string | Uint8Array<ArrayBuffer> {
   if (vsn === "2.0.0") {
     const topic = encoder.encode(b.topic);
     const event = encoder.encode(b.event);

@@ -55,7 +55,7 @@ class Connection {
     readonly apikey: string,
   ) {}
 
-  send(frame: string | Uint8Array) {
+  send(frame: string | Uint8Array<ArrayBuffer>) {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
   }
 

@@ -64,7 +64,7 @@ export class RawSocket {
     return String(++this.#ref);
   }
 
-  send(frame: string | Uint8Array) {
+  send(frame: string | Uint8Array<ArrayBuffer>) {
     this.ws.send(frame);
   }
 
