@@ -70,6 +70,24 @@ e2e("--help lists every command and flag", async () => {
   ) assert.ok(stdout.includes(text), `help mentions ${text}`);
 });
 
+e2e("the npx entry (bin/tributary-sync.mjs) runs the same CLI under Node, exit status included", async () => {
+  const run = async (...args: string[]) => {
+    const { code, stdout, stderr } = await new Deno.Command("node", {
+      args: [join(ROOT, "bin", "tributary-sync.mjs"), ...args],
+      env: { TRIBUTARY_CONFIG: "/nonexistent/cli.json" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code, stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
+  };
+  const help = await run("--help");
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^sync: Tributary's command line/);
+  const wrong = await run("nonsense");
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /Unknown command "nonsense"/);
+});
+
 e2e("without a login every command says to run `sync login` first; a wrong flag says to see --help", async () => {
   const config = join(await Deno.makeTempDir(), "cli.json");
   const jobs = await sync(config, ["jobs", "list"]);
