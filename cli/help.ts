@@ -1,7 +1,8 @@
 /** `sync --help`: every command and flag, in one place. */
 export const HELP = `sync: Tributary's command line. Start syncs, watch them, manage connections and the queue.
 
-Usage: deno task sync <command> [options]      (or: npx tributary-sync <command> [options])
+Usage: sync <command> [options]
+       (npm run -s sync -- <command>, deno task sync <command>, or npx tributary-sync <command>)
 
 Commands:
   login --token <token|-> [--url <url>] [--anon-key <key>]

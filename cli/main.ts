@@ -1,5 +1,5 @@
 /**
- * `sync`: Tributary's command line (`deno task sync …`, or `npx tributary-sync …`
+ * `sync`: Tributary's command line (`npm run sync -- …`, `deno task sync …`, or `npx tributary-sync …`
  * through bin/tributary-sync.mjs). Parses the command line, runs the command, and turns
  * every failure into one line that says what to do next.
  */

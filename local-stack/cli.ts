@@ -117,7 +117,7 @@ async function start(testStack: boolean) {
   }
   console.log();
   printStatus(stack, demoToken);
-  if (demoToken) console.log(dim(`\nSign in to the dashboard with the demo user token, or: deno task sync login --token <demo user token>`));
+  if (demoToken) console.log(dim(`\nSign in to the dashboard with the demo user token, or: npm run -s sync -- login --token <demo user token>`));
   console.log(dim(`\nFunction logs: ${stack.functionLog} (or start with --logs)\nPress Ctrl-C to stop.`));
 
   await new Promise<void>((resolve) => {

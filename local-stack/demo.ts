@@ -11,6 +11,8 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { fake } from "../tests/support/fakes.ts";
 import { serviceAccount } from "../tests/support/google.ts";
+import type { ProgressEvent } from "../client/mod.ts";
+import { ProgressBar } from "../cli/progress-bar.ts";
 import { ANON_KEY, signUserToken } from "./keys.ts";
 
 export const DEMO_USER = { id: "00000000-0000-4000-8000-00000000d3e0", email: "demo@tributary.local" };
@@ -35,11 +37,6 @@ export function serveDemoApi() {
     });
   });
   return { url: `http://127.0.0.1:${server.addr.port}/orders?page=1`, close: () => server.shutdown() };
-}
-
-function bar(percent: number, width = 30) {
-  const filled = Math.round((percent / 100) * width);
-  return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${percent.toFixed(0).padStart(3)}%`;
 }
 
 async function invoke(client: SupabaseClient, path: string, body?: unknown, method: "GET" | "POST" = "POST") {
@@ -203,12 +200,13 @@ export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoS
     const finished = new Promise<{ status: string; error?: string; records?: number }>((resolve) => {
       let jobId: string | undefined;
       const early: Record<string, unknown>[] = [];
+      // The same bar as `sync start --watch`.
+      const bar = new ProgressBar({ write: (t) => void Deno.stdout.writeSync(new TextEncoder().encode(t)), isTerminal: Deno.stdout.isTerminal() });
       const render = (p: Record<string, unknown>) => {
         if (p.job_id !== jobId) return;
-        const progress = p.progress as { percent?: number; message?: string };
-        const line = `  ${bar(Number(progress.percent ?? 0))}  ${p.status}  ${progress.message ?? ""}`;
-        Deno.stdout.isTerminal() ? Deno.stdout.writeSync(new TextEncoder().encode(`\r${line.padEnd(90)}`)) : console.log(line);
+        bar.update(p as unknown as ProgressEvent);
         if (["succeeded", "failed", "cancelled"].includes(String(p.status))) {
+          bar.done();
           resolve({ status: String(p.status), error: p.error as string, records: (p.stats as Record<string, number>)?.[source.counted] });
         }
       };
@@ -231,7 +229,6 @@ export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoS
       }),
     ]);
     clearTimeout(timer);
-    if (Deno.stdout.isTerminal()) console.log();
     return outcome;
   } finally {
     await client.removeAllChannels();
