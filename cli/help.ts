@@ -1,5 +1,6 @@
 /** `sync --help`: every command and flag, in one place. */
-export const HELP = `sync: Tributary's command line. Start syncs, watch them, manage connections and the queue.
+export const HELP =
+  `sync: Tributary's command line. Start syncs, watch them, manage connections and the queue.
 
 Usage: sync <command> [options]
        (npm run -s sync -- <command>, deno task sync <command>, or npx tributary-sync <command>)

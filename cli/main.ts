@@ -9,13 +9,27 @@ import { CommandError, commands, type Flags, type Output, UsageError } from "./c
 import { HELP } from "./help.ts";
 
 const STRING_FLAGS = [
-  "token", "url", "anon-key", "label", "account", "credentials", "auto-sync", "cadence",
-  "lookback-days", "kind", "params", "status", "provider", "limit",
+  "token",
+  "url",
+  "anon-key",
+  "label",
+  "account",
+  "credentials",
+  "auto-sync",
+  "cadence",
+  "lookback-days",
+  "kind",
+  "params",
+  "status",
+  "provider",
+  "limit",
 ] as const;
 
 /** The advice for an error from the stack, by what went wrong. */
 function explain(e: SyncError): string {
-  if (e.unauthenticated) return `${e.message}\nYour token was refused: run \`sync login --token <access token>\` again.`;
+  if (e.unauthenticated) {
+    return `${e.message}\nYour token was refused: run \`sync login --token <access token>\` again.`;
+  }
   return e.message;
 }
 
@@ -75,7 +89,11 @@ if (import.meta.main) {
   };
   const code = await main(Deno.args, {
     json: false,
-    stdout: { write: (t) => void Deno.stdout.writeSync(encoder.encode(t)), isTerminal: Deno.stdout.isTerminal(), columns: columns() },
+    stdout: {
+      write: (t) => void Deno.stdout.writeSync(encoder.encode(t)),
+      isTerminal: Deno.stdout.isTerminal(),
+      columns: columns(),
+    },
     stderr: { write: (t) => void Deno.stderr.writeSync(encoder.encode(t)) },
     readStdin: async () => await new Response(Deno.stdin.readable).text(),
     onInterrupt(handler) {

@@ -37,7 +37,10 @@ export class ProgressBar {
   private lastLine = "";
   private drawn = false;
 
-  constructor(private readonly out: ProgressOutput, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly out: ProgressOutput,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Rows per second since the first event that had rows, or null before there is a trend. */
   private rate(done: number): number | null {
@@ -52,7 +55,9 @@ export class ProgressBar {
     const p = event.progress;
     const percent = Math.round(p.percent ?? 0);
     const rate = this.rate(p.done ?? 0);
-    const rows = p.total != null ? `${formatCount(p.done)}/${formatCount(p.total)} rows` : `${formatCount(p.done ?? 0)} rows`;
+    const rows = p.total != null
+      ? `${formatCount(p.done)}/${formatCount(p.total)} rows`
+      : `${formatCount(p.done ?? 0)} rows`;
     const parts = [
       `${String(percent).padStart(3)}%`,
       event.status === "running" ? p.phase : event.status,

@@ -55,7 +55,8 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
   const admin = options.adminFunction ?? "sync-admin";
   const user = <T>(path: string, method?: "GET" | "POST" | "PATCH" | "DELETE", body?: unknown) =>
     call<T>(supabase, api, path, method, body);
-  const operator = <T>(path: string, method?: "GET" | "POST", body?: unknown) => call<T>(supabase, admin, path, method, body);
+  const operator = <T>(path: string, method?: "GET" | "POST", body?: unknown) =>
+    call<T>(supabase, admin, path, method, body);
   const watchDefaults = (extra?: WatchOptions): WatchOptions => ({
     pollIntervalMs: options.pollIntervalMs,
     joinTimeoutMs: options.joinTimeoutMs,
@@ -67,10 +68,12 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
   const client = {
     /** Who the current token belongs to (cached; `refresh` asks again). */
     me(refresh = false): Promise<Me> {
-      if (!me || refresh) me = user<Me>("me").catch((e) => {
-        me = undefined;
-        throw e;
-      });
+      if (!me || refresh) {
+        me = user<Me>("me").catch((e) => {
+          me = undefined;
+          throw e;
+        });
+      }
       return me;
     },
 
@@ -94,12 +97,14 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
     },
 
     async listJobs(opts: ListJobsOptions = {}): Promise<Job[]> {
-      return (await user<{ jobs: Job[] }>(`jobs${queryString({ status: opts.status, limit: opts.limit })}`)).jobs;
+      return (await user<{ jobs: Job[] }>(`jobs${queryString({ status: opts.status, limit: opts.limit })}`))
+        .jobs;
     },
 
     /** Cancels a queued or running job; false if it had already finished. */
     async cancel(jobId: string): Promise<boolean> {
-      return (await user<{ cancelled: boolean }>(`jobs/${encodeURIComponent(jobId)}/cancel`, "POST")).cancelled;
+      return (await user<{ cancelled: boolean }>(`jobs/${encodeURIComponent(jobId)}/cancel`, "POST"))
+        .cancelled;
     },
 
     /** Queues a failed or cancelled job again, resuming from its last cursor; returns the job to watch. */
@@ -109,7 +114,13 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
 
     /** Every change of one job, from now on (and its current state first). */
     watchJob(jobId: string, onEvent: (event: ProgressEvent) => void, opts?: WatchOptions): Watch {
-      return watchTopic(supabase, `sync:job:${jobId}`, async () => [eventOf(await client.getJob(jobId))], onEvent, watchDefaults(opts));
+      return watchTopic(
+        supabase,
+        `sync:job:${jobId}`,
+        async () => [eventOf(await client.getJob(jobId))],
+        onEvent,
+        watchDefaults(opts),
+      );
     },
 
     /**
@@ -118,14 +129,24 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
      */
     async watchMyJobs(onEvent: (event: ProgressEvent) => void, opts?: WatchOptions): Promise<Watch> {
       const { id } = await client.me();
-      return watchTopic(supabase, `sync:user:${id}`, async () => (await client.listJobs({ limit: 50 })).map(eventOf), onEvent, watchDefaults(opts));
+      return watchTopic(
+        supabase,
+        `sync:user:${id}`,
+        async () => (await client.listJobs({ limit: 50 })).map(eventOf),
+        onEvent,
+        watchDefaults(opts),
+      );
     },
 
     /**
      * Resolves with the job's final event (succeeded, failed or cancelled), reporting
      * every change on the way. A failed job resolves too: check `status`.
      */
-    waitForJob(jobId: string, onEvent?: (event: ProgressEvent) => void, opts?: WatchOptions & { signal?: AbortSignal }): Promise<ProgressEvent> {
+    waitForJob(
+      jobId: string,
+      onEvent?: (event: ProgressEvent) => void,
+      opts?: WatchOptions & { signal?: AbortSignal },
+    ): Promise<ProgressEvent> {
       return new Promise((resolve, reject) => {
         const finish = (settle: () => void) => {
           watch.stop().finally(settle);
@@ -134,7 +155,10 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
           onEvent?.(event);
           if (isFinished(event.status)) finish(() => resolve(event));
         }, opts);
-        opts?.signal?.addEventListener("abort", () => finish(() => reject(new SyncError(0, "aborted", "Stopped watching the job."))));
+        opts?.signal?.addEventListener(
+          "abort",
+          () => finish(() => reject(new SyncError(0, "aborted", "Stopped watching the job."))),
+        );
       });
     },
 
@@ -169,7 +193,8 @@ export function createSyncClient(supabase: SupabaseClient, options: SyncClientOp
         return (await operator<{ job_id: string }>(`jobs/${encodeURIComponent(jobId)}/retry`, "POST")).job_id;
       },
       async cancel(jobId: string): Promise<boolean> {
-        return (await operator<{ cancelled: boolean }>(`jobs/${encodeURIComponent(jobId)}/cancel`, "POST")).cancelled;
+        return (await operator<{ cancelled: boolean }>(`jobs/${encodeURIComponent(jobId)}/cancel`, "POST"))
+          .cancelled;
       },
       async listJobs(opts: ListJobsOptions & { provider?: string } = {}): Promise<AdminJob[]> {
         const query = queryString({ status: opts.status, provider: opts.provider, limit: opts.limit });

@@ -12,7 +12,17 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 // @ts-types="@types/react"
-import { createContext, createElement, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import {
   createSyncClient,
   isFinished,
@@ -94,7 +104,11 @@ export function useSync(): SyncClient {
 }
 
 /** Fires `onComplete` once per job that finishes while the component is mounted. */
-function useOnComplete(listen: SyncContextValue["listen"] | null, onComplete: ((e: ProgressEvent) => void) | undefined, jobId?: string) {
+function useOnComplete(
+  listen: SyncContextValue["listen"] | null,
+  onComplete: ((e: ProgressEvent) => void) | undefined,
+  jobId?: string,
+) {
   const callback = useRef(onComplete);
   callback.current = onComplete;
   const mountedAt = useRef(Date.now());
@@ -102,7 +116,8 @@ function useOnComplete(listen: SyncContextValue["listen"] | null, onComplete: ((
     if (jobId !== undefined && event.job_id !== jobId) return;
     if (!isFinished(event.status)) return;
     const sawItRun = previous !== undefined && !isFinished(previous.status);
-    const finishedSinceMount = previous === undefined && Date.parse(event.updated_at) >= mountedAt.current - 1_000;
+    const finishedSinceMount = previous === undefined &&
+      Date.parse(event.updated_at) >= mountedAt.current - 1_000;
     if (sawItRun || finishedSinceMount) callback.current?.(event);
   }, [listen, jobId]);
 }
@@ -120,21 +135,24 @@ export function useSyncJobs(options: UseSyncJobsOptions = {}) {
 
   const lastStart = useRef(new Map<string, number>());
   const [starting, setStarting] = useState<ReadonlySet<string>>(new Set());
-  const start = useCallback(async (connectionId: string, opts?: StartSyncOptions): Promise<StartedJob | null> => {
-    const now = Date.now();
-    if (now - (lastStart.current.get(connectionId) ?? -Infinity) < START_COOLDOWN_MS) return null;
-    lastStart.current.set(connectionId, now);
-    setStarting((s) => new Set(s).add(connectionId));
-    try {
-      return await sync.startSync(connectionId, opts);
-    } finally {
-      setStarting((s) => {
-        const next = new Set(s);
-        next.delete(connectionId);
-        return next;
-      });
-    }
-  }, [sync]);
+  const start = useCallback(
+    async (connectionId: string, opts?: StartSyncOptions): Promise<StartedJob | null> => {
+      const now = Date.now();
+      if (now - (lastStart.current.get(connectionId) ?? -Infinity) < START_COOLDOWN_MS) return null;
+      lastStart.current.set(connectionId, now);
+      setStarting((s) => new Set(s).add(connectionId));
+      try {
+        return await sync.startSync(connectionId, opts);
+      } finally {
+        setStarting((s) => {
+          const next = new Set(s);
+          next.delete(connectionId);
+          return next;
+        });
+      }
+    },
+    [sync],
+  );
 
   const list = useMemo(
     () => [...jobs.values()].sort((a, b) => Date.parse(b.updated_at) - Date.parse(a.updated_at)),

@@ -23,7 +23,11 @@ export async function call<T>(
   const response = (error as { context?: unknown }).context;
   if (!(response instanceof Response)) {
     // FunctionsFetchError / FunctionsRelayError: nothing answered.
-    throw new SyncError(0, "unreachable", `Could not reach ${fn}: ${error.message}. Is the Supabase URL right, and is the stack running?`);
+    throw new SyncError(
+      0,
+      "unreachable",
+      `Could not reach ${fn}: ${error.message}. Is the Supabase URL right, and is the stack running?`,
+    );
   }
   const text = await response.text().catch(() => "");
   let code = "http_" + response.status;
@@ -37,7 +41,12 @@ export async function call<T>(
     // Not JSON (a proxy's page, say): keep the text.
   }
   const retryAfter = Number(response.headers.get("retry-after"));
-  throw new SyncError(response.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
+  throw new SyncError(
+    response.status,
+    code,
+    message,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+  );
 }
 
 /** `?a=1&b=2` from the defined entries of `query`, or "" when none are. */

@@ -148,7 +148,12 @@ export interface QueueHealth {
 
 export interface Health {
   providers: QueueHealth[];
-  settings: { paused: boolean; paused_reason: string | null; paused_at: string | null; last_tick_at: string | null };
+  settings: {
+    paused: boolean;
+    paused_reason: string | null;
+    paused_at: string | null;
+    last_tick_at: string | null;
+  };
   recent_runs: AdminJob[];
   cron_runs: Record<string, unknown>[];
   /** Per minute of the last hour that had finished jobs (UTC, oldest first). */

@@ -59,7 +59,9 @@ export function watchTopic(
     const seen = last.get(event.job_id);
     // Timestamps from the broadcast carry microseconds and the API's milliseconds, so
     // an equal stamp is a repeat only if the state is the same too.
-    if (seen && (stamp(event) < stamp(seen) || (stamp(event) === stamp(seen) && sameState(event, seen)))) return;
+    if (seen && (stamp(event) < stamp(seen) || (stamp(event) === stamp(seen) && sameState(event, seen)))) {
+      return;
+    }
     last.set(event.job_id, event);
     onEvent(event);
   };

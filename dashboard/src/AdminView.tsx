@@ -48,7 +48,9 @@ export function AdminView() {
     reload();
   };
 
-  if (!health) return error ? <p className="alert" role="alert">{error}</p> : <p className="muted">Loading…</p>;
+  if (!health) {
+    return error ? <p className="alert" role="alert">{error}</p> : <p className="muted">Loading…</p>;
+  }
   const paused = health.settings.paused;
   return (
     <>
@@ -59,21 +61,26 @@ export function AdminView() {
           <span id="pause-badge" className={`badge ${paused ? "paused" : "succeeded"}`} role="status">
             {paused ? `Paused: ${health.settings.paused_reason ?? ""}` : "Running"}
           </span>
-          {paused
-            ? <button type="button" onClick={act(() => sync.admin.resume())}>Resume</button>
-            : (
-              <form
-                className="row grow"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  act(() => sync.admin.pause(reason))();
-                }}
-              >
-                <label htmlFor="pause-reason" className="visually-hidden">Reason for pausing</label>
-                <input id="pause-reason" className="grow" required value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Reason, e.g. upstream outage" />
-                <button type="submit">Pause</button>
-              </form>
-            )}
+          {paused ? <button type="button" onClick={act(() => sync.admin.resume())}>Resume</button> : (
+            <form
+              className="row grow"
+              onSubmit={(e) => {
+                e.preventDefault();
+                act(() => sync.admin.pause(reason))();
+              }}
+            >
+              <label htmlFor="pause-reason" className="visually-hidden">Reason for pausing</label>
+              <input
+                id="pause-reason"
+                className="grow"
+                required
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                placeholder="Reason, e.g. upstream outage"
+              />
+              <button type="submit">Pause</button>
+            </form>
+          )}
         </div>
       </section>
 
@@ -83,15 +90,26 @@ export function AdminView() {
           <table>
             <thead>
               <tr>
-                <th>Provider</th><th className="num">Queued</th><th className="num">Running</th><th className="num">Succeeded</th>
-                <th className="num">Failed</th><th className="num">Oldest runnable</th><th className="num">Failures (1 h)</th>
+                <th>Provider</th>
+                <th className="num">Queued</th>
+                <th className="num">Running</th>
+                <th className="num">Succeeded</th>
+                <th className="num">Failed</th>
+                <th className="num">Oldest runnable</th>
+                <th className="num">Failures (1 h)</th>
               </tr>
             </thead>
             <tbody>
               {health.providers.map((p) => (
                 <tr key={p.provider} data-provider={p.provider}>
-                  <td>{p.provider}</td><td className="num">{p.queued}</td><td className="num">{p.running}</td><td className="num">{p.succeeded}</td>
-                  <td className="num">{p.failed}</td><td className="num">{p.oldest_runnable_age_seconds ? duration(p.oldest_runnable_age_seconds * 1000) : "–"}</td>
+                  <td>{p.provider}</td>
+                  <td className="num">{p.queued}</td>
+                  <td className="num">{p.running}</td>
+                  <td className="num">{p.succeeded}</td>
+                  <td className="num">{p.failed}</td>
+                  <td className="num">
+                    {p.oldest_runnable_age_seconds ? duration(p.oldest_runnable_age_seconds * 1000) : "–"}
+                  </td>
                   <td className="num">{p.failures_last_hour}</td>
                 </tr>
               ))}
@@ -111,10 +129,17 @@ export function AdminView() {
         {failures.map((j) => (
           <div className="card row" key={j.id} data-job={j.id}>
             <div className="grow">
-              <strong>{j.provider}</strong> <span className="muted">{j.kind} · {when(j.finished_at)} · owner {j.owner_id.slice(0, 8)}</span>
+              <strong>{j.provider}</strong>{" "}
+              <span className="muted">{j.kind} · {when(j.finished_at)} · owner {j.owner_id.slice(0, 8)}</span>
               <div className="error">{j.last_error}</div>
             </div>
-            <button type="button" onClick={act(() => sync.admin.retry(j.id))} aria-label={`Retry ${j.provider} job ${j.id.slice(0, 8)}`}>Retry</button>
+            <button
+              type="button"
+              onClick={act(() => sync.admin.retry(j.id))}
+              aria-label={`Retry ${j.provider} job ${j.id.slice(0, 8)}`}
+            >
+              Retry
+            </button>
           </div>
         ))}
       </section>
@@ -125,9 +150,18 @@ export function AdminView() {
         {active.map((j) => (
           <div className="card row" key={j.id} data-job={j.id}>
             <div className="grow">
-              <strong>{j.provider}</strong> <span className="muted">{j.status} · {Math.round(j.progress.percent ?? 0)}% · {j.worker ?? "waiting"}</span>
+              <strong>{j.provider}</strong>{" "}
+              <span className="muted">
+                {j.status} · {Math.round(j.progress.percent ?? 0)}% · {j.worker ?? "waiting"}
+              </span>
             </div>
-            <button type="button" onClick={act(() => sync.admin.cancel(j.id))} aria-label={`Cancel ${j.provider} job ${j.id.slice(0, 8)}`}>Cancel</button>
+            <button
+              type="button"
+              onClick={act(() => sync.admin.cancel(j.id))}
+              aria-label={`Cancel ${j.provider} job ${j.id.slice(0, 8)}`}
+            >
+              Cancel
+            </button>
           </div>
         ))}
       </section>

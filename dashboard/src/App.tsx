@@ -9,7 +9,9 @@ import { AdminView } from "./AdminView.tsx";
 import { loadSettings, saveSettings, type Settings, supabaseFor } from "./settings.ts";
 import { UserView } from "./UserView.tsx";
 
-function SignIn({ initial, error, onSignIn }: { initial: Settings; error: string | null; onSignIn: (s: Settings) => void }) {
+function SignIn(
+  { initial, error, onSignIn }: { initial: Settings; error: string | null; onSignIn: (s: Settings) => void },
+) {
   const [s, setS] = useState(initial);
   const field = (key: keyof Settings, label: string, hint: string, type = "text") => (
     <>
@@ -31,9 +33,19 @@ function SignIn({ initial, error, onSignIn }: { initial: Settings; error: string
     <main>
       <h2>Sign in</h2>
       <form onSubmit={(e) => (e.preventDefault(), onSignIn(s))}>
-        {field("url", "Supabase URL", "Your project's URL, e.g. https://abc.supabase.co (local: http://127.0.0.1:54321)", "url")}
+        {field(
+          "url",
+          "Supabase URL",
+          "Your project's URL, e.g. https://abc.supabase.co (local: http://127.0.0.1:54321)",
+          "url",
+        )}
         {field("anonKey", "Anon key", "The project's public anon key")}
-        {field("token", "Access token", "A signed-in user's access token (npm start prints one for the demo user)", "password")}
+        {field(
+          "token",
+          "Access token",
+          "A signed-in user's access token (npm start prints one for the demo user)",
+          "password",
+        )}
         {error && <p className="alert" role="alert">{error}</p>}
         <button className="primary" type="submit">Sign in</button>
       </form>
@@ -88,8 +100,22 @@ export function App() {
       <header>
         <h1>Tributary</h1>
         <nav aria-label="Views">
-          <button type="button" aria-current={view === "user" ? "page" : undefined} onClick={() => setView("user")}>My syncs</button>
-          {me.is_admin && <button type="button" aria-current={view === "admin" ? "page" : undefined} onClick={() => setView("admin")}>Admin</button>}
+          <button
+            type="button"
+            aria-current={view === "user" ? "page" : undefined}
+            onClick={() => setView("user")}
+          >
+            My syncs
+          </button>
+          {me.is_admin && (
+            <button
+              type="button"
+              aria-current={view === "admin" ? "page" : undefined}
+              onClick={() => setView("admin")}
+            >
+              Admin
+            </button>
+          )}
         </nav>
         <span className="muted">{me.email ?? me.id}</span>
         <button type="button" onClick={signOut}>Sign out</button>

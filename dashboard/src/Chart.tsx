@@ -17,7 +17,10 @@ export function Chart({ timeline }: { timeline: Health["timeline"] }) {
   const points = minutes
     .map((m, i) => ({ i, t: byMinute.get(m) }))
     .filter(({ t }) => t?.dispatch_p50_ms != null)
-    .map(({ i, t }) => ({ cx: x(i) + barW / 2, cy: H - PAD - ((t!.dispatch_p50_ms as number) / maxLatency) * (H - 2 * PAD) }));
+    .map(({ i, t }) => ({
+      cx: x(i) + barW / 2,
+      cy: H - PAD - ((t!.dispatch_p50_ms as number) / maxLatency) * (H - 2 * PAD),
+    }));
   const total = timeline.reduce((n, t) => n + t.finished, 0);
   return (
     <figure>
@@ -27,25 +30,55 @@ export function Chart({ timeline }: { timeline: Health["timeline"] }) {
           const t = byMinute.get(m);
           if (!t) return null;
           const h = (t.finished / maxJobs) * (H - 2 * PAD);
-          return <rect key={m} x={x(i)} y={H - PAD - h} width={barW} height={h} fill="#0b6bcb" opacity={0.6} />;
+          return (
+            <rect key={m} x={x(i)} y={H - PAD - h} width={barW} height={h} fill="#0b6bcb" opacity={0.6} />
+          );
         })}
-        {points.length > 1 && <polyline points={points.map((p) => `${p.cx},${p.cy}`).join(" ")} fill="none" stroke="#cf222e" strokeWidth={2} />}
+        {points.length > 1 && (
+          <polyline
+            points={points.map((p) => `${p.cx},${p.cy}`).join(" ")}
+            fill="none"
+            stroke="#cf222e"
+            strokeWidth={2}
+          />
+        )}
         {points.map((p) => <circle key={p.cx} cx={p.cx} cy={p.cy} r={3} fill="#cf222e" />)}
         <text x={PAD} y={14} fontSize={11} fill="#57606a">{`jobs/min (max ${maxJobs})`}</text>
-        <text x={W - PAD} y={14} fontSize={11} fill="#cf222e" textAnchor="end">{`dispatch p50 (max ${Math.round(maxLatency)} ms)`}</text>
+        <text x={W - PAD} y={14} fontSize={11} fill="#cf222e" textAnchor="end">
+          {`dispatch p50 (max ${Math.round(maxLatency)} ms)`}
+        </text>
         <text x={PAD} y={H - 6} fontSize={11} fill="#57606a">−60 min</text>
         <text x={W - PAD} y={H - 6} fontSize={11} fill="#57606a" textAnchor="end">now</text>
       </svg>
       <figcaption id="chart-caption">
-        Last hour: {total} jobs finished; bars are jobs finished per minute, the line is the median time from enqueue to first claim.
+        Last hour: {total}{" "}
+        jobs finished; bars are jobs finished per minute, the line is the median time from enqueue to first
+        claim.
       </figcaption>
-      <table className="visually-hidden">
-        <caption>Jobs finished and dispatch latency per minute</caption>
-        <thead><tr><th>Minute (UTC)</th><th>Finished</th><th>Failed</th><th>Dispatch p50 (ms)</th></tr></thead>
-        <tbody>
-          {timeline.map((t) => <tr key={t.minute}><td>{t.minute}</td><td>{t.finished}</td><td>{t.failed}</td><td>{t.dispatch_p50_ms ?? ""}</td></tr>)}
-        </tbody>
-      </table>
+      {/* Hidden in a div: a table grows to fit its cells whatever width it is given. */}
+      <div className="visually-hidden">
+        <table>
+          <caption>Jobs finished and dispatch latency per minute</caption>
+          <thead>
+            <tr>
+              <th>Minute (UTC)</th>
+              <th>Finished</th>
+              <th>Failed</th>
+              <th>Dispatch p50 (ms)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {timeline.map((t) => (
+              <tr key={t.minute}>
+                <td>{t.minute}</td>
+                <td>{t.finished}</td>
+                <td>{t.failed}</td>
+                <td>{t.dispatch_p50_ms ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

@@ -60,7 +60,12 @@ function Fields({ schema, prefix, secret }: { schema: ObjectSchema; prefix: stri
           prop.format === "uri" ? "a URL" : "",
           prop.description ?? "",
         ].filter(Boolean).join(", ");
-        const common = { id, name: `${prefix}.${name}`, required: required.has(name), "aria-describedby": `${id}-hint` };
+        const common = {
+          id,
+          name: `${prefix}.${name}`,
+          required: required.has(name),
+          "aria-describedby": `${id}-hint`,
+        };
         return (
           <div key={name}>
             <label htmlFor={id}>
@@ -80,7 +85,13 @@ function Fields({ schema, prefix, secret }: { schema: ObjectSchema; prefix: stri
               : (
                 <input
                   {...common}
-                  type={secret ? "password" : prop.type === "number" || prop.type === "integer" ? "number" : prop.format === "uri" ? "url" : "text"}
+                  type={secret
+                    ? "password"
+                    : prop.type === "number" || prop.type === "integer"
+                    ? "number"
+                    : prop.format === "uri"
+                    ? "url"
+                    : "text"}
                   autoComplete={secret ? "new-password" : "off"}
                 />
               )}
@@ -91,7 +102,9 @@ function Fields({ schema, prefix, secret }: { schema: ObjectSchema; prefix: stri
   );
 }
 
-export function ConnectionForm({ sync, providers, onCreated }: { sync: SyncClient; providers: ProviderInfo[]; onCreated: () => void }) {
+export function ConnectionForm(
+  { sync, providers, onCreated }: { sync: SyncClient; providers: ProviderInfo[]; onCreated: () => void },
+) {
   const [providerName, setProviderName] = useState(providers[0]?.name ?? "");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -132,16 +145,28 @@ export function ConnectionForm({ sync, providers, onCreated }: { sync: SyncClien
         <>
           <fieldset className="card">
             <legend>Account settings</legend>
-            <Fields key={`${provider.name}-account`} schema={provider.account as ObjectSchema} prefix="account" secret={false} />
+            <Fields
+              key={`${provider.name}-account`}
+              schema={provider.account as ObjectSchema}
+              prefix="account"
+              secret={false}
+            />
           </fieldset>
           <fieldset className="card">
             <legend>Credentials (stored in Vault, never shown again)</legend>
-            <Fields key={`${provider.name}-credentials`} schema={provider.credentials as ObjectSchema} prefix="credentials" secret />
+            <Fields
+              key={`${provider.name}-credentials`}
+              schema={provider.credentials as ObjectSchema}
+              prefix="credentials"
+              secret
+            />
           </fieldset>
         </>
       )}
       {error && <p className="alert" role="alert">{error}</p>}
-      <button className="primary" type="submit" disabled={busy}>{busy ? "Connecting…" : "Add connection"}</button>
+      <button className="primary" type="submit" disabled={busy}>
+        {busy ? "Connecting…" : "Add connection"}
+      </button>
     </form>
   );
 }

@@ -5,7 +5,9 @@ import { count } from "./format.ts";
 export function ProgressBar({ event, label }: { event: ProgressEvent; label: string }) {
   const p = event.progress;
   const percent = Math.round(p.percent ?? 0);
-  const detail = `${event.status === "running" ? p.phase : event.status}${p.total != null ? `, ${count(p.done)} of ${count(p.total)}` : p.done ? `, ${count(p.done)}` : ""}`;
+  const detail = `${event.status === "running" ? p.phase : event.status}${
+    p.total != null ? `, ${count(p.done)} of ${count(p.total)}` : p.done ? `, ${count(p.done)}` : ""
+  }`;
   return (
     <div className="progress" data-job={event.job_id} data-status={event.status}>
       <div

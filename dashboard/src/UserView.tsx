@@ -55,19 +55,33 @@ export function UserView() {
   return (
     <>
       {error && <p className="alert" role="alert">{error}</p>}
-      {mode === "polling" && <p className="notice">Live updates are unavailable; checking every few seconds instead.</p>}
+      {mode === "polling" && (
+        <p className="notice">Live updates are unavailable; checking every few seconds instead.</p>
+      )}
       <section aria-labelledby="connections-title">
         <h2 id="connections-title">Connections</h2>
-        {connections === null ? <p className="muted">Loading…</p> : connections.length === 0 ? <p className="muted">No connections yet: add one below.</p> : null}
+        {connections === null
+          ? <p className="muted">Loading…</p>
+          : connections.length === 0
+          ? <p className="muted">No connections yet: add one below.</p>
+          : null}
         {(connections ?? []).map((c) => {
           const job = byConnection.get(c.id);
           const active = job && (job.status === "queued" || job.status === "running");
           return (
-            <article className="card connection" key={c.id} data-connection={c.id} aria-labelledby={`conn-${c.id}`}>
+            <article
+              className="card connection"
+              key={c.id}
+              data-connection={c.id}
+              aria-labelledby={`conn-${c.id}`}
+            >
               <div className="row">
                 <div className="grow">
                   <h3 id={`conn-${c.id}`} style={{ margin: 0, fontSize: "1rem" }}>{c.label}</h3>
-                  <div className="muted">{c.provider} · last synced {when(c.last_synced_at)}{c.auto_sync ? ` · every ${c.cadence}` : ""}</div>
+                  <div className="muted">
+                    {c.provider} · last synced {when(c.last_synced_at)}
+                    {c.auto_sync ? ` · every ${c.cadence}` : ""}
+                  </div>
                 </div>
                 <button
                   type="button"
@@ -79,7 +93,11 @@ export function UserView() {
                   {active ? "Syncing…" : "Sync now"}
                 </button>
               </div>
-              {c.reconnect_reason && <p className="notice">Needs reconnecting: {c.reconnect_reason}. Add it again with new credentials.</p>}
+              {c.reconnect_reason && (
+                <p className="notice">
+                  Needs reconnecting: {c.reconnect_reason}. Add it again with new credentials.
+                </p>
+              )}
               {job && <ProgressBar event={job} label={`${c.label} sync progress`} />}
               {job?.status === "failed" && <p className="alert">{job.error} — {nextStep(job, c)}</p>}
             </article>
@@ -92,25 +110,39 @@ export function UserView() {
         <div className="table-wrap">
           <table>
             <thead>
-              <tr><th>Started</th><th>Connection</th><th>Status</th><th className="num">Took</th><th>Synced</th><th>Error and next step</th></tr>
+              <tr>
+                <th>Started</th>
+                <th>Connection</th>
+                <th>Status</th>
+                <th className="num">Took</th>
+                <th>Synced</th>
+                <th>Error and next step</th>
+              </tr>
             </thead>
             <tbody>
               {history.map((j) => (
                 <tr key={j.id} data-job={j.id}>
                   <td>{when(j.started_at ?? j.created_at)}</td>
                   <td>{labels.get(j.connection_id)?.label ?? j.provider}</td>
-                  <td><span className={`badge ${j.status}`}>{j.status}</span></td>
+                  <td>
+                    <span className={`badge ${j.status}`}>{j.status}</span>
+                  </td>
                   <td className="num">{jobDuration(j)}</td>
                   <td>{stats(j.stats)}</td>
                   <td>
                     {j.last_error && (j.status === "failed" || j.status === "cancelled")
                       ? (
                         <>
-                          <span className="error">{j.last_error}</span> <span className="muted">{nextStep({ status: j.status, error: j.last_error }, labels.get(j.connection_id))}</span>{" "}
+                          <span className="error">{j.last_error}</span>{" "}
+                          <span className="muted">
+                            {nextStep({ status: j.status, error: j.last_error }, labels.get(j.connection_id))}
+                          </span>{" "}
                           <button type="button" onClick={() => retry(j)}>Retry</button>
                         </>
                       )
-                      : j.status === "cancelled" ? <button type="button" onClick={() => retry(j)}>Retry</button> : null}
+                      : j.status === "cancelled"
+                      ? <button type="button" onClick={() => retry(j)}>Retry</button>
+                      : null}
                   </td>
                 </tr>
               ))}
@@ -121,7 +153,9 @@ export function UserView() {
 
       <section aria-labelledby="add-connection-title">
         <h2 id="add-connection-title">Add a connection</h2>
-        {providers.length > 0 ? <ConnectionForm sync={sync} providers={providers} onCreated={reload} /> : <p className="muted">Loading providers…</p>}
+        {providers.length > 0
+          ? <ConnectionForm sync={sync} providers={providers} onCreated={reload} />
+          : <p className="muted">Loading providers…</p>}
       </section>
     </>
   );

@@ -11,20 +11,28 @@ export function duration(ms: number): string {
 }
 
 export function jobDuration(job: Job): string {
-  return job.started_at && job.finished_at ? duration(Date.parse(job.finished_at) - Date.parse(job.started_at)) : "–";
+  return job.started_at && job.finished_at
+    ? duration(Date.parse(job.finished_at) - Date.parse(job.started_at))
+    : "–";
 }
 
 export const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "never");
 
 /** "1,200 rows, 3 pages" from a job's stats. */
 export function stats(s: Record<string, unknown>): string {
-  return Object.entries(s).filter(([, v]) => typeof v === "number").map(([k, v]) => `${count(v as number)} ${k}`).join(", ") || "–";
+  return Object.entries(s).filter(([, v]) => typeof v === "number").map(([k, v]) =>
+    `${count(v as number)} ${k}`
+  ).join(", ") || "–";
 }
 
 /** The next step for a job that did not succeed. */
 export function nextStep(job: Pick<ProgressEvent, "status" | "error">, connection?: Connection): string {
-  if (connection?.reconnect_reason) return "Reconnect the account: enter new credentials for this connection.";
+  if (connection?.reconnect_reason) {
+    return "Reconnect the account: enter new credentials for this connection.";
+  }
   if (job.status === "cancelled") return "Retry picks it up from where it stopped.";
-  if (/rate.?limit|429/i.test(job.error ?? "")) return "The provider is limiting requests; Retry later, or wait for the next automatic sync.";
+  if (/rate.?limit|429/i.test(job.error ?? "")) {
+    return "The provider is limiting requests; Retry later, or wait for the next automatic sync.";
+  }
   return "Check the error above, then Retry: it resumes from where it stopped.";
 }

@@ -28,7 +28,11 @@ export async function loadSettings(): Promise<Settings> {
   } catch {
     // A corrupt entry is the same as none.
   }
-  return { url: saved.url || defaults.url || "", anonKey: saved.anonKey || defaults.anonKey || "", token: saved.token || "" };
+  return {
+    url: saved.url || defaults.url || "",
+    anonKey: saved.anonKey || defaults.anonKey || "",
+    token: saved.token || "",
+  };
 }
 
 export function saveSettings(settings: Settings) {

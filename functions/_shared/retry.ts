@@ -12,7 +12,9 @@ export async function retryJob(id: string, provider: string) {
     await db()`select sync.dispatch(${provider})`;
     return { job_id, retried: true };
   } catch (e) {
-    if ((e as { code?: string }).code === "55000") throw new HttpError(409, "not_retryable", (e as Error).message);
+    if ((e as { code?: string }).code === "55000") {
+      throw new HttpError(409, "not_retryable", (e as Error).message);
+    }
     throw e;
   }
 }

@@ -149,7 +149,10 @@ async function route(req: Request): Promise<Response> {
   if (resource === "connections" && !id) {
     if (method === "POST") return await createConnection(req, userId);
     if (method === "GET") {
-      const rows = await asUser(who.claims, (tx) => tx.unsafe(`select ${CONNECTION_FIELDS} from sync.connections order by created_at`));
+      // The caller's own: RLS also lets admins read everyone's, but sync-api lists what is
+      // "mine" (operators list every owner's jobs through sync-admin).
+      const rows = await asUser(who.claims, (tx) =>
+        tx.unsafe(`select ${CONNECTION_FIELDS} from sync.connections where owner_id = $1 order by created_at`, [userId]));
       return json({ connections: rows });
     }
   }
@@ -214,9 +217,9 @@ async function route(req: Request): Promise<Response> {
       const query = validate(jobList, Object.fromEntries(url.searchParams));
       const rows = await asUser(who.claims, (tx) =>
         tx.unsafe(
-          `select ${JOB_FIELDS} from sync.jobs where ($1::sync.job_status is null or status = $1::sync.job_status)
+          `select ${JOB_FIELDS} from sync.jobs where owner_id = $3 and ($1::sync.job_status is null or status = $1::sync.job_status)
            order by created_at desc limit $2`,
-          [query.status ?? null, query.limit],
+          [query.status ?? null, query.limit, userId],
         ));
       return json({ jobs: rows });
     }

@@ -10,8 +10,15 @@ import { ROOT } from "../../local-stack/profile.ts";
 import { pagedApi } from "../support/paged-api.ts";
 import { apiUrl, createUser, db, type TestUser } from "../support/stack.ts";
 
-const e2e = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-const CLI = [Deno.execPath(), "run", "-A", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "cli", "main.ts")];
+const e2e = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const CLI = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  `--config=${join(ROOT, "deno.json")}`,
+  join(ROOT, "cli", "main.ts"),
+];
 
 interface Run {
   code: number;
@@ -55,7 +62,11 @@ async function loggedIn(user: TestUser): Promise<string> {
   const login = await sync(config, ["login", "--url", apiUrl, "--token", "-"], user.token);
   assert.equal(login.code, 0, login.stderr);
   assert.match(login.stdout, new RegExp(`Logged in to .* as ${user.email}`));
-  assert.equal((await Deno.stat(config)).mode! & 0o777, 0o600, "the stored token is readable by its user only");
+  assert.equal(
+    (await Deno.stat(config)).mode! & 0o777,
+    0o600,
+    "the stored token is readable by its user only",
+  );
   return config;
 }
 
@@ -64,8 +75,21 @@ e2e("--help lists every command and flag", async () => {
   assert.equal(code, 0);
   for (
     const text of [
-      "login", "connections list", "connections add", "connections update", "connections remove", "start <connection>",
-      "--watch", "--dry-run", "jobs list", "jobs show", "jobs cancel", "jobs retry", "admin health", "admin pause", "admin resume",
+      "login",
+      "connections list",
+      "connections add",
+      "connections update",
+      "connections remove",
+      "start <connection>",
+      "--watch",
+      "--dry-run",
+      "jobs list",
+      "jobs show",
+      "jobs cancel",
+      "jobs retry",
+      "admin health",
+      "admin pause",
+      "admin resume",
     ]
   ) assert.ok(stdout.includes(text), `help mentions ${text}`);
 });
@@ -88,37 +112,66 @@ e2e("the npx entry (bin/tributary-sync.mjs) runs the same CLI under Node, exit s
   assert.match(wrong.stderr, /Unknown command "nonsense"/);
 });
 
-e2e("without a login every command says to run `sync login` first; a wrong flag says to see --help", async () => {
-  const config = join(await Deno.makeTempDir(), "cli.json");
-  const jobs = await sync(config, ["jobs", "list"]);
-  assert.equal(jobs.code, 1);
-  assert.match(jobs.stderr, /Not logged in: run `sync login --token <access token>` first/);
+e2e(
+  "without a login every command says to run `sync login` first; a wrong flag says to see --help",
+  async () => {
+    const config = join(await Deno.makeTempDir(), "cli.json");
+    const jobs = await sync(config, ["jobs", "list"]);
+    assert.equal(jobs.code, 1);
+    assert.match(jobs.stderr, /Not logged in: run `sync login --token <access token>` first/);
 
-  const typo = await sync(config, ["jobs", "list", "--stauts", "failed"]);
-  assert.equal(typo.code, 2);
-  assert.match(typo.stderr, /--stauts.*\n.*sync --help/s);
+    const typo = await sync(config, ["jobs", "list", "--stauts", "failed"]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /--stauts.*\n.*sync --help/s);
 
-  const forged = await sync(config, ["login", "--url", apiUrl, "--token", "not.a.token"]);
-  assert.equal(forged.code, 1);
-  assert.match(forged.stderr, /That token was refused/);
-});
+    const forged = await sync(config, ["login", "--url", apiUrl, "--token", "not.a.token"]);
+    assert.equal(forged.code, 1);
+    assert.match(forged.stderr, /That token was refused/);
+  },
+);
 
 e2e("connections add, list, update and remove; credentials read from stdin never echo back", async () => {
   const sql = db();
   const user = await createUser(sql);
   try {
     const config = await loggedIn(user);
-    const bad = await sync(config, ["connections", "add", "http-json", "--label", "Bad", "--account", '{"url": 5}']);
+    const bad = await sync(config, [
+      "connections",
+      "add",
+      "http-json",
+      "--label",
+      "Bad",
+      "--account",
+      '{"url": 5}',
+    ]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /account\.url/);
 
-    const add = await sync(config, ["connections", "add", "http-json", "--label", "Orders", "--account", '{"url":"http://127.0.0.1:9/o"}', "--credentials", "-"], '{"headers":{"x-key":"cli-s3cret"}}');
+    const add = await sync(config, [
+      "connections",
+      "add",
+      "http-json",
+      "--label",
+      "Orders",
+      "--account",
+      '{"url":"http://127.0.0.1:9/o"}',
+      "--credentials",
+      "-",
+    ], '{"headers":{"x-key":"cli-s3cret"}}');
     assert.equal(add.code, 0, add.stderr);
     const list = await sync(config, ["connections", "list"]);
     assert.match(list.stdout, /Orders\s+http-json\s+off/);
     assert.ok(!list.stdout.includes("cli-s3cret"));
 
-    const update = await sync(config, ["connections", "update", "Orders", "--auto-sync", "on", "--cadence", "1 day"]);
+    const update = await sync(config, [
+      "connections",
+      "update",
+      "Orders",
+      "--auto-sync",
+      "on",
+      "--cadence",
+      "1 day",
+    ]);
     assert.equal(update.code, 0, update.stderr);
     assert.match((await sync(config, ["connections", "list"])).stdout, /every 1 day/);
 
@@ -136,7 +189,18 @@ e2e("start --watch in a terminal redraws one bar, with rows, rate and ETA, until
   const upstream = pagedApi({ pages: 8, perPage: 25, delayMs: 120 });
   try {
     const config = await loggedIn(user);
-    assert.equal((await sync(config, ["connections", "add", "http-json", "--label", "Paged", "--account", JSON.stringify(upstream.account)])).code, 0);
+    assert.equal(
+      (await sync(config, [
+        "connections",
+        "add",
+        "http-json",
+        "--label",
+        "Paged",
+        "--account",
+        JSON.stringify(upstream.account),
+      ])).code,
+      0,
+    );
     const run = await syncInTerminal(config, ["start", "Paged", "--watch"]);
     assert.equal(run.code, 0, run.stdout);
     const frames = run.stdout.split("\r\x1b[2K").slice(1).map((f) => f.replace(/\r?\n.*$/s, ""));
@@ -155,11 +219,21 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
   const sql = db();
   const user = await createUser(sql);
   const upstream = pagedApi({ pages: 2, perPage: 3 });
-  const refusing = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
-    Response.json({ message: "API key revoked" }, { status: 403 }));
+  const refusing = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json({ message: "API key revoked" }, { status: 403 }),
+  );
   try {
     const config = await loggedIn(user);
-    await sync(config, ["connections", "add", "http-json", "--label", "Small", "--account", JSON.stringify(upstream.account)]);
+    await sync(config, [
+      "connections",
+      "add",
+      "http-json",
+      "--label",
+      "Small",
+      "--account",
+      JSON.stringify(upstream.account),
+    ]);
     const ok = await sync(config, ["start", "Small", "--watch"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(!/[\r\x1b]/.test(ok.stdout), "no redraws or colours in a pipe");
@@ -168,10 +242,21 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
     assert.match(lines.at(-1)!, /^Done in \d+s: (6 records, 2 pages|2 pages, 6 records)\.$/);
 
     const url = `http://127.0.0.1:${refusing.addr.port}/items`;
-    await sync(config, ["connections", "add", "http-json", "--label", "Revoked", "--account", JSON.stringify({ url })]);
+    await sync(config, [
+      "connections",
+      "add",
+      "http-json",
+      "--label",
+      "Revoked",
+      "--account",
+      JSON.stringify({ url }),
+    ]);
     const failed = await sync(config, ["start", "Revoked", "--watch"]);
     assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /^Failed: .*403.*\nRetry it from where it stopped with `sync jobs retry [0-9a-f-]{36}`\.\n$/s);
+    assert.match(
+      failed.stderr,
+      /^Failed: .*403.*\nRetry it from where it stopped with `sync jobs retry [0-9a-f-]{36}`\.\n$/s,
+    );
 
     const jobId = failed.stderr.match(/retry ([0-9a-f-]{36})/)![1];
     const show = await sync(config, ["jobs", "show", jobId]);
@@ -189,17 +274,30 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
 e2e("a job that failed on revoked credentials says the connection needs reconnecting, and how", async () => {
   const sql = db();
   const user = await createUser(sql);
-  const refusing = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
-    Response.json({ message: "token revoked" }, { status: 401 }));
+  const refusing = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json({ message: "token revoked" }, { status: 401 }),
+  );
   try {
     const config = await loggedIn(user);
-    await sync(config, ["connections", "add", "http-json", "--label", "Gone", "--account", JSON.stringify({ url: `http://127.0.0.1:${refusing.addr.port}/x` })]);
+    await sync(config, [
+      "connections",
+      "add",
+      "http-json",
+      "--label",
+      "Gone",
+      "--account",
+      JSON.stringify({ url: `http://127.0.0.1:${refusing.addr.port}/x` }),
+    ]);
     // What the Spotify worker records on invalid_grant (tests/providers/spotify.test.ts
     // covers that path); here the CLI's handling of it is under test.
     await sql`update sync.connections set reconnect_reason = 'Spotify refused the refresh token (invalid_grant)' where owner_id = ${user.id}`;
     const run = await sync(config, ["start", "Gone", "--watch"]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /connection needs reconnecting: Spotify refused the refresh token \(invalid_grant\)/);
+    assert.match(
+      run.stderr,
+      /connection needs reconnecting: Spotify refused the refresh token \(invalid_grant\)/,
+    );
     assert.match(run.stderr, /sync connections update [0-9a-f-]{36} --credentials -/);
   } finally {
     await refusing.shutdown();

@@ -11,7 +11,8 @@ import { ROOT } from "../../local-stack/profile.ts";
 import { pagedApi } from "../support/paged-api.ts";
 import { anonKey, apiUrl, createUser, db } from "../support/stack.ts";
 
-const e2e = (name: string, fn: () => Promise<void>) => Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const e2e = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 const SCRIPT = `
 import { createClient } from "@supabase/supabase-js";
@@ -32,31 +33,34 @@ console.log(JSON.stringify({ me, status: final.status, percent: final.progress.p
 process.exit(0);
 `;
 
-e2e("in Node 20 the built client signs in, starts a sync and watches it to the end over Realtime", async () => {
-  const sql = db();
-  const user = await createUser(sql);
-  const upstream = pagedApi({ pages: 3, perPage: 4, delayMs: 50 });
-  // Inside the repository, so Node resolves @supabase/supabase-js from its node_modules.
-  const dir = await Deno.makeTempDir({ dir: join(ROOT, ".tributary"), prefix: "node-client-" });
-  try {
-    await buildClient(dir);
-    await Deno.writeTextFile(join(dir, "run.mjs"), SCRIPT);
-    const { code, stdout, stderr } = await new Deno.Command("node", {
-      args: [join(dir, "run.mjs"), apiUrl, anonKey, user.token, JSON.stringify(upstream.account)],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(stderr);
-    assert.equal(code, 0, err);
-    const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
-    assert.equal(result.me.id, user.id);
-    assert.equal(result.status, "succeeded");
-    assert.equal(result.percent, 100);
-    assert.deepEqual(result.stats, { records: 12, pages: 3 });
-    assert.deepEqual(result.modes, ["realtime"]);
-  } finally {
-    upstream.close();
-    await Deno.remove(dir, { recursive: true });
-    await sql.end();
-  }
-});
+e2e(
+  "in Node 20 the built client signs in, starts a sync and watches it to the end over Realtime",
+  async () => {
+    const sql = db();
+    const user = await createUser(sql);
+    const upstream = pagedApi({ pages: 3, perPage: 4, delayMs: 50 });
+    // Inside the repository, so Node resolves @supabase/supabase-js from its node_modules.
+    const dir = await Deno.makeTempDir({ dir: join(ROOT, ".tributary"), prefix: "node-client-" });
+    try {
+      await buildClient(dir);
+      await Deno.writeTextFile(join(dir, "run.mjs"), SCRIPT);
+      const { code, stdout, stderr } = await new Deno.Command("node", {
+        args: [join(dir, "run.mjs"), apiUrl, anonKey, user.token, JSON.stringify(upstream.account)],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(stderr);
+      assert.equal(code, 0, err);
+      const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+      assert.equal(result.me.id, user.id);
+      assert.equal(result.status, "succeeded");
+      assert.equal(result.percent, 100);
+      assert.deepEqual(result.stats, { records: 12, pages: 3 });
+      assert.deepEqual(result.modes, ["realtime"]);
+    } finally {
+      upstream.close();
+      await Deno.remove(dir, { recursive: true });
+      await sql.end();
+    }
+  },
+);

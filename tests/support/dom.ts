@@ -6,7 +6,9 @@ import { Window } from "happy-dom";
 
 const window = new Window({ url: "http://localhost/" });
 const g = globalThis as Record<string, unknown>;
-for (const name of ["window", "document", "HTMLElement", "Node", "Event", "MouseEvent", "HTMLButtonElement"]) {
+for (
+  const name of ["window", "document", "HTMLElement", "Node", "Event", "MouseEvent", "HTMLButtonElement"]
+) {
   g[name] = name === "window" ? window : (window as unknown as Record<string, unknown>)[name];
 }
 // React's act() warns unless it knows it runs under a test.
