@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
+import { ANON_KEY } from "../local-stack/keys.ts";
 
 export interface Login {
   url: string;
@@ -16,8 +17,7 @@ export interface Login {
 
 /** The local stack of `npm start` (its anon key is Supabase's well-known local demo key). */
 export const LOCAL_URL = "http://127.0.0.1:54321";
-export const LOCAL_ANON_KEY =
-  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0";
+export const LOCAL_ANON_KEY = ANON_KEY;
 
 export function configPath(): string {
   const env = process.env;

@@ -50,7 +50,7 @@ export class ProgressBar {
     return seconds >= 0.2 && done > this.first.done ? (done - this.first.done) / seconds : null;
   }
 
-  /** The line for one event (exported for tests through `update`'s output). */
+  /** The line for one event, without the terminal's redraw codes. */
   line(event: ProgressEvent): string {
     const p = event.progress;
     const percent = Math.round(p.percent ?? 0);

@@ -104,11 +104,7 @@ export function useSync(): SyncClient {
 }
 
 /** Fires `onComplete` once per job that finishes while the component is mounted. */
-function useOnComplete(
-  listen: SyncContextValue["listen"] | null,
-  onComplete: ((e: ProgressEvent) => void) | undefined,
-  jobId?: string,
-) {
+function useOnComplete(onComplete: ((e: ProgressEvent) => void) | undefined, jobId?: string) {
   const callback = useRef(onComplete);
   callback.current = onComplete;
   const mountedAt = useRef(Date.now());
@@ -119,7 +115,7 @@ function useOnComplete(
     const finishedSinceMount = previous === undefined &&
       Date.parse(event.updated_at) >= mountedAt.current - 1_000;
     if (sawItRun || finishedSinceMount) callback.current?.(event);
-  }, [listen, jobId]);
+  }, [jobId]);
 }
 
 export interface UseSyncJobsOptions {
@@ -130,7 +126,7 @@ export interface UseSyncJobsOptions {
 /** The signed-in user's recent jobs, newest first, live; and `start` for a "Sync now" button. */
 export function useSyncJobs(options: UseSyncJobsOptions = {}) {
   const { sync, jobs, mode, error, listen } = useSyncContext();
-  const onEvent = useOnComplete(listen, options.onComplete);
+  const onEvent = useOnComplete(options.onComplete);
   useEffect(() => listen(onEvent), [listen, onEvent]);
 
   const lastStart = useRef(new Map<string, number>());
@@ -183,7 +179,7 @@ export interface UseSyncJobOptions {
 export function useSyncJob(jobId: string | null | undefined, options: UseSyncJobOptions = {}) {
   const { sync } = useSyncContext();
   const [event, setEvent] = useState<ProgressEvent | null>(null);
-  const onEvent = useOnComplete(null, options.onComplete, jobId ?? undefined);
+  const onEvent = useOnComplete(options.onComplete, jobId ?? undefined);
   useEffect(() => {
     setEvent(null);
     if (!jobId) return;

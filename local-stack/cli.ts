@@ -97,21 +97,19 @@ async function start(testStack: boolean) {
 
   const demo = !Deno.args.includes("--no-demo") && !testStack;
   const demoApi = demo && !demoProvider ? serveDemoApi() : undefined;
-  if (demo) {
-    const sql = postgres(stack.profile.dbUrl, { max: 2, onnotice: () => {} });
-    try {
-      const source: DemoSource = demoProvider ? await FAKE_DEMOS[demoProvider](fakes!.url) : ordersSource(demoApi!.url);
-      if (demoProvider) console.log(dim(`sync-${demoProvider} talks to the fake ${demoProvider} API at ${fakes!.url}/${demoProvider} for this session.`));
-      reportDemo(source, await runDemo(stack.profile.apiUrl, sql, source));
-    } catch (e) {
-      console.error(`Demo sync could not run: ${(e as Error).message}`);
-    }
-    await sql.end();
-  }
-  // A token for the demo user, so the dashboard and `deno task sync login` work at once.
+  // The dev stack's demo user, with a token so the dashboard and `sync login` work at once.
   let demoToken: string | undefined;
   if (!testStack) {
-    const sql = postgres(stack.profile.dbUrl, { max: 1, onnotice: () => {} });
+    const sql = postgres(stack.profile.dbUrl, { max: 2, onnotice: () => {} });
+    if (demo) {
+      try {
+        const source: DemoSource = demoProvider ? await FAKE_DEMOS[demoProvider](fakes!.url) : ordersSource(demoApi!.url);
+        if (demoProvider) console.log(dim(`sync-${demoProvider} talks to the fake ${demoProvider} API at ${fakes!.url}/${demoProvider} for this session.`));
+        reportDemo(source, await runDemo(stack.profile.apiUrl, sql, source));
+      } catch (e) {
+        console.error(`Demo sync could not run: ${(e as Error).message}`);
+      }
+    }
     demoToken = await ensureDemoUser(sql);
     await sql.end();
   }

@@ -7,11 +7,11 @@
  * provider). `npm start -- --demo <provider>` syncs from that provider's fake upstream
  * (tests/fakes) instead, seeded with demo data.
  */
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { fake } from "../tests/support/fakes.ts";
 import { serviceAccount } from "../tests/support/google.ts";
-import type { ProgressEvent } from "../client/mod.ts";
+import { createSyncClient, SyncError } from "../client/mod.ts";
 import { ProgressBar } from "../cli/progress-bar.ts";
 import { ANON_KEY, signUserToken } from "./keys.ts";
 
@@ -37,15 +37,6 @@ export function serveDemoApi() {
     });
   });
   return { url: `http://127.0.0.1:${server.addr.port}/orders?page=1`, close: () => server.shutdown() };
-}
-
-async function invoke(client: SupabaseClient, path: string, body?: unknown, method: "GET" | "POST" = "POST") {
-  const { data, error } = await client.functions.invoke(`sync-api/${path}`, { method, body: body as never });
-  if (error) {
-    const detail = "context" in error ? await (error.context as Response).text() : String(error);
-    throw new Error(`sync-api/${path}: ${detail}`);
-  }
-  return data;
 }
 
 /** What the demo connects to and how it describes the result. */
@@ -178,60 +169,45 @@ export async function ensureDemoUser(sql: postgres.Sql): Promise<string> {
   return await signUserToken(DEMO_USER, 7 * 86_400);
 }
 
-/** Runs the demo sync against the stack at `stackUrl` from `source`. */
+/** Runs the demo sync against the stack at `stackUrl` from `source`, on the typed client. */
 export async function runDemo(stackUrl: string, sql: postgres.Sql, source: DemoSource) {
   const token = await ensureDemoUser(sql);
-  const client = createClient(stackUrl, ANON_KEY, { accessToken: () => Promise.resolve(token) });
+  const supabase = createClient(stackUrl, ANON_KEY, { accessToken: () => Promise.resolve(token) });
+  const sync = createSyncClient(supabase);
   try {
-    const existing = await invoke(client, "connections", undefined, "GET");
-    let connection = existing.connections.find((c: { label: string }) => c.label === source.label);
+    const connection = (await sync.connections.list()).find((c) => c.label === source.label);
+    let connectionId: string;
     if (connection) {
       // A fresh fake (or orders API) each start: point the connection at it again.
-      await sql`update sync.connections set account = ${sql.json(source.account as never)} where id = ${connection.id}`;
-      if (source.credentials) {
-        const { error } = await client.functions.invoke(`sync-api/connections/${connection.id}`, { method: "PATCH", body: { credentials: source.credentials } });
-        if (error) throw new Error(`sync-api/connections: ${error.message}`);
-      }
+      connectionId = connection.id;
+      await sql`update sync.connections set account = ${sql.json(source.account as never)} where id = ${connectionId}`;
+      if (source.credentials) await sync.connections.update(connectionId, { credentials: source.credentials });
     } else {
       const { provider, label, account, credentials } = source;
-      connection = await invoke(client, "connections", { provider, label, account, credentials });
+      connectionId = (await sync.connections.create({ provider, label, account, credentials })).id;
     }
 
-    const finished = new Promise<{ status: string; error?: string; records?: number }>((resolve) => {
-      let jobId: string | undefined;
-      const early: Record<string, unknown>[] = [];
-      // The same bar as `sync start --watch`.
-      const bar = new ProgressBar({ write: (t) => void Deno.stdout.writeSync(new TextEncoder().encode(t)), isTerminal: Deno.stdout.isTerminal() });
-      const render = (p: Record<string, unknown>) => {
-        if (p.job_id !== jobId) return;
-        bar.update(p as unknown as ProgressEvent);
-        if (["succeeded", "failed", "cancelled"].includes(String(p.status))) {
-          bar.done();
-          resolve({ status: String(p.status), error: p.error as string, records: (p.stats as Record<string, number>)?.[source.counted] });
-        }
-      };
-      client.channel(`sync:user:${DEMO_USER.id}`, { config: { private: true } })
-        .on("broadcast", { event: "progress" }, ({ payload }) => (jobId ? render(payload) : early.push(payload)))
-        .subscribe(async (status) => {
-          if (status !== "SUBSCRIBED" || jobId) return;
-          console.log(`\nDemo: syncing ${source.what}, as ${DEMO_USER.email}`);
-          const job = await invoke(client, "jobs", { connection_id: connection.id, ...source.job }).catch((e) => ({ error: e }));
-          if ("error" in job) return resolve({ status: "skipped", error: String(job.error) });
-          jobId = job.job_id;
-          early.splice(0).forEach(render);
-        });
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([
-      finished,
-      new Promise<{ status: string; error?: string; records?: number }>((r) => {
-        timer = setTimeout(() => r({ status: "timed out" }), 60_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    return outcome;
+    console.log(`\nDemo: syncing ${source.what}, as ${DEMO_USER.email}`);
+    let jobId: string;
+    try {
+      jobId = (await sync.startSync(connectionId, source.job)).job_id;
+    } catch (e) {
+      return { status: "skipped", error: String(e) };
+    }
+    // The same bar as `sync start --watch`.
+    const out = { write: (t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)), isTerminal: Deno.stdout.isTerminal() };
+    const bar = new ProgressBar(out);
+    try {
+      const final = await sync.waitForJob(jobId, (e) => bar.update(e), { signal: AbortSignal.timeout(60_000) });
+      return { status: final.status as string, error: final.error ?? undefined, records: final.stats[source.counted] as number | undefined };
+    } catch (e) {
+      if (e instanceof SyncError && e.code === "aborted") return { status: "timed out" };
+      throw e;
+    } finally {
+      bar.done();
+    }
   } finally {
-    await client.removeAllChannels();
+    await supabase.removeAllChannels();
   }
 }
 

@@ -39,7 +39,8 @@ const notFound = () =>
     { status: 404, headers: { "access-control-allow-origin": "*" } },
   );
 
-export function gateway(edge: EdgeRuntime, realtime: RealtimeServer, dashboardDir?: string) {
+/** `dashboard` builds the dashboard on first call and gives its folder. */
+export function gateway(edge: EdgeRuntime, realtime: RealtimeServer, dashboard?: () => Promise<string>) {
   return async (req: Request): Promise<Response> => {
     const { pathname } = new URL(req.url);
     const fn = pathname.match(FUNCTIONS);
@@ -55,10 +56,18 @@ export function gateway(edge: EdgeRuntime, realtime: RealtimeServer, dashboardDi
     if (pathname === "/realtime/v1/websocket" || pathname === "/realtime/v1/websocket/") {
       return await realtime.upgrade(req);
     }
-    if (dashboardDir && (req.method === "GET" || req.method === "HEAD")) {
+    if (dashboard && (req.method === "GET" || req.method === "HEAD")) {
       if (pathname === "/dashboard") return Response.redirect(new URL("/dashboard/", req.url), 308);
       const file = pathname.match(/^\/dashboard\/([^/]*)$/);
-      if (file) return await dashboardFile(dashboardDir, file[1]);
+      if (file) {
+        let dir: string;
+        try {
+          dir = await dashboard();
+        } catch (e) {
+          return Response.json({ message: `the dashboard could not be built: ${(e as Error).message}` }, { status: 503 });
+        }
+        return await dashboardFile(dir, file[1]);
+      }
     }
     return notFound();
   };

@@ -81,15 +81,13 @@ async function route(req: Request): Promise<Response> {
   const action = path.match(/^\/jobs\/([^/]+)\/(retry|cancel)$/);
   if (req.method === "POST" && action) {
     const [, id, verb] = action;
-    if (!uuid.safeParse(id).success || (await sql`select 1 from sync.jobs where id = ${id}`).length === 0) {
-      return error(404, "not_found", "No job with that id.");
-    }
+    const [job] = uuid.safeParse(id).success ? await sql`select provider from sync.jobs where id = ${id}` : [];
+    if (!job) return error(404, "not_found", "No job with that id.");
     if (verb === "cancel") {
       const [{ cancelled }] = await sql`select sync.cancel(${id}) as cancelled`;
       return json({ job_id: id, cancelled });
     }
-    const [{ provider }] = await sql`select provider from sync.jobs where id = ${id}`;
-    return json(await retryJob(id, provider));
+    return json(await retryJob(id, job.provider));
   }
   return error(404, "no_route", `${req.method} ${path} is not a sync-admin route.`);
 }

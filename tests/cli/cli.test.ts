@@ -57,6 +57,20 @@ async function syncInTerminal(config: string, args: string[]): Promise<Run> {
   return { code, stdout: new TextDecoder().decode(stdout), stderr: "" };
 }
 
+/** `sync connections add http-json --label <label> --account <account>` (JSON, or text as is). */
+function addHttpJson(config: string, label: string, account: unknown): Promise<Run> {
+  const text = typeof account === "string" ? account : JSON.stringify(account);
+  return sync(config, ["connections", "add", "http-json", "--label", label, "--account", text]);
+}
+
+/** An upstream that refuses every request with `status` and `message`. */
+function refusingApi(status: number, message: string) {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json({ message }, { status }),
+  );
+}
+
 async function loggedIn(user: TestUser): Promise<string> {
   const config = await Deno.makeTempFile({ prefix: "tributary-cli-", suffix: ".json" });
   const login = await sync(config, ["login", "--url", apiUrl, "--token", "-"], user.token);
@@ -135,15 +149,7 @@ e2e("connections add, list, update and remove; credentials read from stdin never
   const user = await createUser(sql);
   try {
     const config = await loggedIn(user);
-    const bad = await sync(config, [
-      "connections",
-      "add",
-      "http-json",
-      "--label",
-      "Bad",
-      "--account",
-      '{"url": 5}',
-    ]);
+    const bad = await addHttpJson(config, "Bad", '{"url": 5}');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /account\.url/);
 
@@ -190,15 +196,7 @@ e2e("start --watch in a terminal redraws one bar, with rows, rate and ETA, until
   try {
     const config = await loggedIn(user);
     assert.equal(
-      (await sync(config, [
-        "connections",
-        "add",
-        "http-json",
-        "--label",
-        "Paged",
-        "--account",
-        JSON.stringify(upstream.account),
-      ])).code,
+      (await addHttpJson(config, "Paged", upstream.account)).code,
       0,
     );
     const run = await syncInTerminal(config, ["start", "Paged", "--watch"]);
@@ -219,21 +217,10 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
   const sql = db();
   const user = await createUser(sql);
   const upstream = pagedApi({ pages: 2, perPage: 3 });
-  const refusing = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => Response.json({ message: "API key revoked" }, { status: 403 }),
-  );
+  const refusing = refusingApi(403, "API key revoked");
   try {
     const config = await loggedIn(user);
-    await sync(config, [
-      "connections",
-      "add",
-      "http-json",
-      "--label",
-      "Small",
-      "--account",
-      JSON.stringify(upstream.account),
-    ]);
+    await addHttpJson(config, "Small", upstream.account);
     const ok = await sync(config, ["start", "Small", "--watch"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(!/[\r\x1b]/.test(ok.stdout), "no redraws or colours in a pipe");
@@ -242,15 +229,7 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
     assert.match(lines.at(-1)!, /^Done in \d+s: (6 records, 2 pages|2 pages, 6 records)\.$/);
 
     const url = `http://127.0.0.1:${refusing.addr.port}/items`;
-    await sync(config, [
-      "connections",
-      "add",
-      "http-json",
-      "--label",
-      "Revoked",
-      "--account",
-      JSON.stringify({ url }),
-    ]);
+    await addHttpJson(config, "Revoked", { url });
     const failed = await sync(config, ["start", "Revoked", "--watch"]);
     assert.equal(failed.code, 1);
     assert.match(
@@ -274,21 +253,10 @@ e2e("start --watch in a pipe prints plain lines; a failed job says how to retry 
 e2e("a job that failed on revoked credentials says the connection needs reconnecting, and how", async () => {
   const sql = db();
   const user = await createUser(sql);
-  const refusing = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => Response.json({ message: "token revoked" }, { status: 401 }),
-  );
+  const refusing = refusingApi(401, "token revoked");
   try {
     const config = await loggedIn(user);
-    await sync(config, [
-      "connections",
-      "add",
-      "http-json",
-      "--label",
-      "Gone",
-      "--account",
-      JSON.stringify({ url: `http://127.0.0.1:${refusing.addr.port}/x` }),
-    ]);
+    await addHttpJson(config, "Gone", { url: `http://127.0.0.1:${refusing.addr.port}/x` });
     // What the Spotify worker records on invalid_grant (tests/providers/spotify.test.ts
     // covers that path); here the CLI's handling of it is under test.
     await sql`update sync.connections set reconnect_reason = 'Spotify refused the refresh token (invalid_grant)' where owner_id = ${user.id}`;
