@@ -1,5 +1,5 @@
 /**
- * Builds the client for Node and JavaScript bundlers: `deno task client:build [outdir]`
+ * Builds the client for Node and JavaScript bundlers: `npm run client:build -- [outdir]`
  * writes ES modules `mod.js` and `react.js` (default client/dist). supabase-js and React
  * stay imports, so the app's own copies are used. Deno and TypeScript bundlers can import
  * the .ts sources directly instead.

@@ -1,6 +1,6 @@
 /**
  * Builds the dashboard into static files (index.html, app.js, styles.css) with esbuild:
- * `deno task dashboard:build [outdir]` (default dashboard/dist). Host them anywhere; the
+ * `npm run dashboard:build -- [outdir]` (default dashboard/dist). Host them anywhere; the
  * local gateway builds and serves them at /dashboard. React and supabase-js come from
  * node_modules (package.json pins the same versions as deno.json).
  */
