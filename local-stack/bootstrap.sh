@@ -62,7 +62,7 @@ node node_modules/deno/bin.cjs --version >/dev/null
 stamp=node_modules/.deno-cache-stamp
 if [[ ! -f $stamp || deno.json -nt $stamp || deno.lock -nt $stamp ]]; then
   say "deno cache"
-  mapfile -t modules < <(find local-stack functions tests bench -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+  mapfile -t modules < <(find local-stack functions client cli dashboard chaos tests bench -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
   node_modules/.bin/deno cache --frozen --quiet "${modules[@]}"
   touch "$stamp"
 fi

@@ -110,6 +110,16 @@ function serverConfig(profile: Profile): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Restarts a running profile's cluster (`pg_ctl restart -m fast`): every connection is
+ * cut, as in a failover or a hosted maintenance restart. The chaos soak uses it.
+ */
+export async function restartCluster(profile: Profile): Promise<void> {
+  const dataDir = dataDirFor(profile);
+  // -l as at start: without it the server would hold our output pipe open.
+  await pg("pg_ctl", ["restart", "-D", dataDir, "-l", join(dataDir, "server.log"), "-m", "fast", "-w", "-t", "60"]);
+}
+
 /** Starts (initialising first if needed) the profile's cluster. Throws naming the port if it is taken. */
 export async function startCluster(profile: Profile): Promise<Cluster> {
   const dataDir = dataDirFor(profile);

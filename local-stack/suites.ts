@@ -122,7 +122,7 @@ export async function generatedTypes(stack: Stack): Promise<SuiteResult> {
 
 export async function typeCheck(): Promise<SuiteResult> {
   heading("deno check");
-  const { ok } = await run(Deno.execPath(), ["check", `--config=${join(ROOT, "deno.json")}`, "local-stack/", "functions/", "client/", "cli/", "dashboard/", "tests/", "bench/"]);
+  const { ok } = await run(Deno.execPath(), ["check", `--config=${join(ROOT, "deno.json")}`, "local-stack/", "functions/", "client/", "cli/", "dashboard/", "chaos/", "tests/", "bench/"]);
   return { name: "typecheck", passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
 }
 

@@ -19,6 +19,11 @@ export interface Fault {
   times?: number;
   /** Only requests whose path contains this. */
   path?: string;
+  /**
+   * Strikes no earlier than the tenant's n-th request (counting from 1), so a fault can
+   * land mid-job instead of on its first request (the chaos soak spreads them so).
+   */
+  at_request?: number;
   retry_after_s?: number;
   status?: number;
   ms?: number;
@@ -38,11 +43,14 @@ export class Tenant<Data> {
   delayMs = 0;
   /** Set by a `revoked` fault: the credential stays refused until the tenant is re-seeded. */
   revoked = false;
+  /** Requests that reached takeFault, for `at_request`. */
+  seen = 0;
   constructor(public data: Data) {}
 
-  /** The first queued fault matching this path, used up by one. */
+  /** The first queued fault due for this request, used up by one. */
   takeFault(path: string): Fault | undefined {
-    const i = this.faults.findIndex((f) => !f.path || path.includes(f.path));
+    this.seen++;
+    const i = this.faults.findIndex((f) => (!f.path || path.includes(f.path)) && (f.at_request ?? 0) <= this.seen);
     if (i < 0) return undefined;
     const fault = this.faults[i];
     fault.times = (fault.times ?? 1) - 1;

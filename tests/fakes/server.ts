@@ -5,6 +5,7 @@
  *   PUT  /_control/<fake>/<tenant>           seed (replaces the tenant)
  *   POST /_control/<fake>/<tenant>/update    upstream data changes
  *   POST /_control/<fake>/<tenant>/faults    queue a fault (see fake.ts)
+ *   GET  /_control/<fake>/<tenant>/faults    the faults still queued (not yet served)
  *   PUT  /_control/<fake>/<tenant>/delay     {ms}: slow every answer down
  *   GET  /_control/<fake>/<tenant>/requests  the requests the tenant received
  *   GET  /_control/<fake>/<tenant>/truth     the data, in plain units
@@ -19,6 +20,7 @@ import { GoogleOAuthFake } from "./google-oauth.ts";
 import { GoogleSheetsFake } from "./google-sheets.ts";
 import { LINKEDIN_FAKE_MAX_ELEMENTS, LinkedInAdsFake } from "./linkedin-ads.ts";
 import { MetaAdsFake } from "./meta-ads.ts";
+import { RecordsApiFake } from "./records-api.ts";
 import { FAKE_SPOTIFY_CLIENT, SpotifyFake } from "./spotify.ts";
 import { SteamFake } from "./steam.ts";
 import { TikTokAdsFake } from "./tiktok-ads.ts";
@@ -35,6 +37,7 @@ export function createFakes(): FakeUpstream[] {
     new MetaAdsFake(),
     new LinkedInAdsFake(),
     new TikTokAdsFake(),
+    new RecordsApiFake(),
   ];
 }
 
@@ -78,6 +81,7 @@ async function control(fakes: Map<string, FakeUpstream>, req: Request, parts: st
       tenant.faults.push(body);
       return new Response(null, { status: 204 });
     }
+    if (action === "faults" && req.method === "GET") return Response.json(tenant.faults);
     if (action === "delay" && req.method === "PUT") {
       tenant.delayMs = Number(body.ms ?? 0);
       return new Response(null, { status: 204 });

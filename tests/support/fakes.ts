@@ -22,6 +22,7 @@ export function fake(name: string, tenant: string, base = fakesUrl) {
     seed: <T = Record<string, unknown>>(spec: Record<string, unknown>): Promise<T> => call("PUT", path, spec),
     update: <T = Record<string, unknown>>(change: Record<string, unknown>): Promise<T> => call("POST", `${path}/update`, change),
     fault: (fault: Fault): Promise<void> => call("POST", `${path}/faults`, fault),
+    pendingFaults: (): Promise<Fault[]> => call("GET", `${path}/faults`),
     delay: (ms: number): Promise<void> => call("PUT", `${path}/delay`, { ms }),
     requests: (): Promise<LoggedRequest[]> => call("GET", `${path}/requests`),
     truth: <T = Record<string, unknown>[]>(): Promise<T> => call("GET", `${path}/truth`),

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
+import { findLeaks } from "./leaks.ts";
 import { eventually, type TestUser } from "./stack.ts";
 
 /** Calls sync-api as the client's user and returns the real status and JSON body, 2xx or not. */
@@ -104,16 +105,6 @@ export async function crashMidChunk(
 
 /** Fails if any of `secrets` appears in a sync.* or synced.* row, a broadcast, or a function log line. */
 export async function assertNoLeak(sql: postgres.Sql, secrets: string[]) {
-  const tables = await sql<{ name: string }[]>`
-    select format('%I.%I', schemaname, tablename) as name from pg_tables
-    where schemaname in ('sync', 'synced', 'realtime', 'net')
-  `;
-  for (const secret of secrets) {
-    for (const { name } of tables) {
-      const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${name} t where t::text like '%' || $1 || '%'`, [secret]);
-      assert.equal(n, 0, `a credential appears in ${name}`);
-    }
-    const logFile = Deno.env.get("TRIBUTARY_FUNCTION_LOG");
-    if (logFile) assert.ok(!(await Deno.readTextFile(logFile)).includes(secret), "a credential appears in the function log");
-  }
+  const leaks = await findLeaks(sql, secrets);
+  assert.deepEqual(leaks.map((l) => `a credential appears in ${l.where}`), []);
 }
