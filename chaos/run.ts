@@ -88,7 +88,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const owners = await createOwners(sql, o.profile.apiUrl, o.owners ?? Math.max(3, Math.ceil(o.jobs / 20)));
     const sources = await buildWorkload({ jobs: o.jobs, owners, fakesUrl: o.fakesUrl, seed: o.seed, rates, delayMs: o.delayMs ?? 100 });
     const connections = sources.map((s) => s.connectionId);
-    const plannedChunks = sources.reduce((n, s) => n + s.plannedRequests, 0);
+    const plannedByProvider = new Map<string, number>();
+    const jobsByProvider = new Map<string, number>();
+    for (const s of sources) {
+      plannedByProvider.set(s.provider, (plannedByProvider.get(s.provider) ?? 0) + s.plannedRequests);
+      jobsByProvider.set(s.provider, (jobsByProvider.get(s.provider) ?? 0) + 1);
+    }
+    const killedChunks = new Map<string, number>();
     const setupSeconds = elapsed();
 
     // Enqueued as the scheduler would, a batch per transaction (each wakes its providers once).
@@ -140,11 +146,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         }
 
         const fraction = finished / o.jobs;
-        if (kills.chunks < killRate * plannedChunks * fraction && elapsed() - lastKill >= 2) {
-          const k = await killBusyWorkers(sql, SOAK_PROVIDERS);
+        // Kills are paced per provider by its own progress, so a provider that finishes
+        // last (Steam, under its 100 requests a minute) is not killed for everyone's share.
+        if (elapsed() - lastKill >= 2) {
+          const progress = await sql<{ provider: string; finished: number }[]>`
+            select provider, count(*) filter (where status in ('succeeded', 'failed', 'cancelled'))::int as finished
+            from sync.jobs where id = any(${mainJobs}) group by provider
+          `;
+          const due = progress.filter((p) =>
+            (killedChunks.get(p.provider) ?? 0) < killRate * (plannedByProvider.get(p.provider) ?? 0) * (p.finished / (jobsByProvider.get(p.provider) ?? 1))
+          ).map((p) => p.provider);
+          const k = due.length ? await killBusyWorkers(sql, due) : { providers: [], jobs: 0, byProvider: new Map<string, number>() };
           if (k.jobs > 0) {
             kills.events++;
             kills.chunks += k.jobs;
+            for (const [provider, n] of k.byProvider) killedChunks.set(provider, (killedChunks.get(provider) ?? 0) + n);
             lastKill = elapsed();
           }
         }

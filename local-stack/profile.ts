@@ -1,8 +1,8 @@
 /**
  * A profile is one local stack: its ports and its state folder. `npm start` runs the
  * `dev` profile; `npm test` runs a throwaway `test` profile on other ports, the
- * benchmarks a throwaway `bench` database and the chaos soak a throwaway `soak` stack,
- * so all of them can run side by side.
+ * benchmarks a throwaway `bench` database, the chaos soak a throwaway `soak` stack and
+ * the deploy check a bare `deploy-check` database, so all of them can run side by side.
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,13 +31,14 @@ function port(envName: string, fallback: number): number {
   return n;
 }
 
-export type ProfileName = "dev" | "test" | "bench" | "soak";
+export type ProfileName = "dev" | "test" | "bench" | "soak" | "deploy-check";
 
 const DEFAULT_PORTS: Record<ProfileName, [api: number, db: number, fakes: number]> = {
   dev: [54321, 54322, 54329],
   test: [55321, 55322, 55329],
   bench: [56321, 56322, 56329],
   soak: [57321, 57322, 57329],
+  "deploy-check": [58321, 58322, 58329],
 };
 
 export function profile(name: ProfileName): Profile {

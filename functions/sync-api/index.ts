@@ -156,12 +156,17 @@ async function route(req: Request): Promise<Response> {
       return json({ connections: rows });
     }
   }
+  // Every route below acts on the caller's own connections and jobs only. RLS would let an
+  // admin reach everyone's; an admin acts on other owners' jobs through sync-admin, and
+  // never on their connections.
   if (resource === "connections" && id && !action) {
     if (!uuid.safeParse(id).success) throw notFound("connection");
     if (method === "PATCH") {
       const patch = await readJson(req, connectionPatch);
       const [visible] = await asUser(who.claims, (tx) =>
-        tx<{ provider: string; credentials_secret_id: string | null }[]>`select provider, credentials_secret_id from sync.connections where id = ${id}`);
+        tx<{ provider: string; credentials_secret_id: string | null }[]>`
+          select provider, credentials_secret_id from sync.connections where id = ${id} and owner_id = ${userId}
+        `);
       if (!visible) throw notFound("connection");
       if (patch.credentials) await replaceCredentials(id, visible, patch.credentials);
       const [row] = await db().unsafe(
@@ -179,7 +184,7 @@ async function route(req: Request): Promise<Response> {
       return json(row);
     }
     if (method === "DELETE") {
-      const visible = await asUser(who.claims, (tx) => tx`select credentials_secret_id from sync.connections where id = ${id}`);
+      const visible = await asUser(who.claims, (tx) => tx`select credentials_secret_id from sync.connections where id = ${id} and owner_id = ${userId}`);
       if (visible.length === 0) throw notFound("connection");
       await db().begin(async (tx) => {
         await tx`delete from sync.connections where id = ${id}`;
@@ -198,7 +203,7 @@ async function route(req: Request): Promise<Response> {
                    and j.status in ('succeeded', 'failed', 'cancelled'))::float8 as since_last,
                exists (select 1 from sync.jobs j where j.connection_id = c.id and j.kind = ${input.kind}
                         and j.status in ('queued', 'running')) as active
-        from sync.connections c where c.id = ${input.connection_id}
+        from sync.connections c where c.id = ${input.connection_id} and c.owner_id = ${userId}
       `);
       if (!conn) throw notFound("connection");
       input.params = validateJob(conn.provider, input.kind, input.params);
@@ -226,7 +231,7 @@ async function route(req: Request): Promise<Response> {
   }
   if (resource === "jobs" && id) {
     if (!uuid.safeParse(id).success) throw notFound("job");
-    const [job] = await asUser(who.claims, (tx) => tx.unsafe(`select ${JOB_FIELDS} from sync.jobs where id = $1`, [id]));
+    const [job] = await asUser(who.claims, (tx) => tx.unsafe(`select ${JOB_FIELDS} from sync.jobs where id = $1 and owner_id = $2`, [id, userId]));
     if (!job) throw notFound("job");
     if (!action && method === "GET") return json(job);
     if (action === "cancel" && method === "POST") {
