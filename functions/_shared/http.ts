@@ -37,7 +37,30 @@ export function zodIssues(e: z.ZodError, prefix?: string): string {
 }
 
 /** Validates with `schema`, or throws a 400 that names every bad field. */
+/**
+ * Where `value` holds a NUL character (in a string or a key), which Postgres text cannot
+ * store. Iterative: a body nested 50,000 deep must not overflow the stack.
+ */
+function nulAt(value: unknown, root: string): string | null {
+  const stack: [unknown, string][] = [[value, root]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return path || "the input";
+    } else if (v !== null && typeof v === "object") {
+      for (const [key, inner] of Object.entries(v)) {
+        const here = path ? `${path}.${key}` : key;
+        if (key.includes("\u0000")) return here;
+        stack.push([inner, here]);
+      }
+    }
+  }
+  return null;
+}
+
 export function validate<T>(schema: z.ZodType<T>, value: unknown, prefix?: string): T {
+  const nul = nulAt(value, prefix ?? "");
+  if (nul) throw new HttpError(400, "invalid_request", `${nul}: text may not contain the NUL character (\\u0000)`);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new HttpError(400, "invalid_request", zodIssues(parsed.error, prefix));
   return parsed.data;
