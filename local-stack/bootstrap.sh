@@ -18,6 +18,8 @@ apt_packages=(
   postgresql-15-pgtap
   postgresql-15-plpgsql-check
   libtap-parser-sourcehandler-pgtap-perl
+  # The dashboard's browser test drives Debian's Chromium with playwright-core.
+  chromium
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do
