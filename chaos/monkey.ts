@@ -11,19 +11,15 @@ import { workerPids } from "../tests/support/providers.ts";
 /**
  * SIGKILLs the worker processes of every provider that has running jobs, the way the
  * platform kills an isolate (out of memory, wall clock): no `beforeunload`, no release.
- * Returns how many running jobs, each inside a chunk, were cut off.
+ * Returns, per provider whose workers were killed, how many running jobs (each inside a
+ * chunk) were cut off.
  */
-export async function killBusyWorkers(
-  sql: postgres.Sql,
-  providers: string[],
-): Promise<{ providers: string[]; jobs: number; byProvider: Map<string, number> }> {
+export async function killBusyWorkers(sql: postgres.Sql, providers: string[]): Promise<Map<string, number>> {
   const busy = await sql<{ provider: string; n: number }[]>`
     select provider, count(*)::int as n from sync.jobs
     where status = 'running' and provider = any(${providers}) group by provider
   `;
-  let jobs = 0;
-  const killed: string[] = [];
-  const byProvider = new Map<string, number>();
+  const cut = new Map<string, number>();
   for (const { provider, n } of busy) {
     const pids = workerPids(`sync-${provider}`);
     for (const pid of pids) {
@@ -31,13 +27,9 @@ export async function killBusyWorkers(
         Deno.kill(pid, "SIGKILL");
       } catch { /* already gone */ }
     }
-    if (pids.length > 0) {
-      jobs += n;
-      killed.push(provider);
-      byProvider.set(provider, n);
-    }
+    if (pids.length > 0) cut.set(provider, n);
   }
-  return { providers: killed, jobs, byProvider };
+  return cut;
 }
 
 /** `pg_ctl restart -m fast`: every connection of every process is cut; returns the seconds it took. */

@@ -122,13 +122,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     while (elapsed() - runStarted < o.maxSeconds) {
       try {
-        const [counts] = await sql`
-          select count(*) filter (where status in ('queued', 'running'))::int as open,
+        // One read per round: open jobs (follow-ups included) and finished main jobs, per provider.
+        const byProvider = await sql<{ provider: string; open: number; finished: number }[]>`
+          select provider, count(*) filter (where status in ('queued', 'running'))::int as open,
                  count(*) filter (where id = any(${mainJobs}) and status in ('succeeded', 'failed', 'cancelled'))::int as finished
-          from sync.jobs where connection_id = any(${connections})
+          from sync.jobs where connection_id = any(${connections}) group by provider
         `;
-        open = counts.open;
-        finished = counts.finished;
+        open = byProvider.reduce((n, p) => n + p.open, 0);
+        finished = byProvider.reduce((n, p) => n + p.finished, 0);
         if (open === 0) break;
 
         // Stuck: running, its lease gone for longer than one tick, so reset_stale should have had it.
@@ -149,18 +150,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         // Kills are paced per provider by its own progress, so a provider that finishes
         // last (Steam, under its 100 requests a minute) is not killed for everyone's share.
         if (elapsed() - lastKill >= 2) {
-          const progress = await sql<{ provider: string; finished: number }[]>`
-            select provider, count(*) filter (where status in ('succeeded', 'failed', 'cancelled'))::int as finished
-            from sync.jobs where id = any(${mainJobs}) group by provider
-          `;
-          const due = progress.filter((p) =>
+          const due = byProvider.filter((p) =>
             (killedChunks.get(p.provider) ?? 0) < killRate * (plannedByProvider.get(p.provider) ?? 0) * (p.finished / (jobsByProvider.get(p.provider) ?? 1))
           ).map((p) => p.provider);
-          const k = due.length ? await killBusyWorkers(sql, due) : { providers: [], jobs: 0, byProvider: new Map<string, number>() };
-          if (k.jobs > 0) {
+          const cut = due.length ? await killBusyWorkers(sql, due) : new Map<string, number>();
+          if (cut.size > 0) {
             kills.events++;
-            kills.chunks += k.jobs;
-            for (const [provider, n] of k.byProvider) killedChunks.set(provider, (killedChunks.get(provider) ?? 0) + n);
+            for (const [provider, n] of cut) {
+              kills.chunks += n;
+              killedChunks.set(provider, (killedChunks.get(provider) ?? 0) + n);
+            }
             lastKill = elapsed();
           }
         }
