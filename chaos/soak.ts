@@ -23,7 +23,7 @@ const { values } = parseArgs({
   options: {
     jobs: { type: "string", default: "1000" },
     seed: { type: "string", default: "1" },
-    "max-minutes": { type: "string", default: "30" },
+    "max-minutes": { type: "string", default: "45" },
     "minute-tick": { type: "boolean", default: false },
     "no-restart": { type: "boolean", default: false },
   },

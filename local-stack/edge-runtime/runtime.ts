@@ -10,6 +10,9 @@
  *     exits when the budget is spent; requests still in flight get 546 WORKER_LIMIT.
  *     New requests go to a fresh worker once the current one is past half its budget.
  *   - A worker that fails to import its module answers 503 BOOT_ERROR.
+ *   - Memory is the isolate's used heap plus external memory, as edge-runtime counts
+ *     it; a worker past `memoryMb` stops with reason "memory". Each function's peak is
+ *     kept for benchmarks (`memoryPeak`).
  */
 import { verifyJwt } from "../keys.ts";
 import { type FunctionCatalog, type FunctionSpec } from "./functions-config.ts";
@@ -48,6 +51,13 @@ export const errors = {
 
 type ExitReason = "wall_clock" | "memory" | "early_drop" | "termination" | "crash" | "boot_error";
 
+/** edge-runtime's WorkerMemoryUsed, in bytes: total = heap + external. */
+export interface WorkerMemoryUsed {
+  total: number;
+  heap: number;
+  external: number;
+}
+
 class Worker {
   readonly startedAt = performance.now();
   readonly ready: Promise<number>;
@@ -60,7 +70,11 @@ class Worker {
 
   readonly wallClockMs: number;
 
-  constructor(readonly spec: FunctionSpec, options: EdgeRuntimeOptions) {
+  constructor(
+    readonly spec: FunctionSpec,
+    options: EdgeRuntimeOptions,
+    onMemory: (used: WorkerMemoryUsed) => void,
+  ) {
     this.wallClockMs = spec.wallClockMs ?? options.wallClockMs;
     this.#process = new Deno.Command(Deno.execPath(), {
       args: [
@@ -78,6 +92,7 @@ class Worker {
         TRIBUTARY_HOST_ENTRYPOINT: spec.entrypoint,
         TRIBUTARY_HOST_WALL_CLOCK_MS: String(this.wallClockMs),
         TRIBUTARY_HOST_GRACE_MS: String(options.graceMs),
+        TRIBUTARY_HOST_MEMORY_MB: String(options.memoryMb),
       },
       stdin: "piped",
       stdout: "piped",
@@ -103,7 +118,13 @@ class Worker {
           this.exitReason = "boot_error";
           fail(new Error(message.message));
         }
-        if (message.type === "exit") this.exitReason = message.reason;
+        if (message.type === "memory") onMemory({ total: message.total, heap: message.heap, external: message.external });
+        if (message.type === "exit") {
+          this.exitReason = message.reason;
+          if (message.reason === "memory") {
+            options.log(spec.name, JSON.stringify({ event: "Shutdown", reason: "Memory", memory_used: message.memory_used }));
+          }
+        }
       } catch { /* a log line that happened to start with the marker */ }
     };
     const onErrLine = (line: string) => {
@@ -164,6 +185,7 @@ async function pumpLines(stream: ReadableStream<Uint8Array<ArrayBuffer>>, onLine
 export class EdgeRuntime {
   readonly #workers = new Map<string, Worker>();
   readonly #all = new Set<Worker>();
+  readonly #memoryPeaks = new Map<string, WorkerMemoryUsed>();
 
   constructor(readonly options: EdgeRuntimeOptions) {}
 
@@ -224,7 +246,9 @@ export class EdgeRuntime {
       if (current.age < current.wallClockMs / 2) return current;
       current.retire();
     }
-    const worker = new Worker(spec, this.options);
+    const worker = new Worker(spec, this.options, (used) => {
+      if (used.total > (this.#memoryPeaks.get(spec.name)?.total ?? 0)) this.#memoryPeaks.set(spec.name, used);
+    });
     this.#workers.set(spec.name, worker);
     this.#all.add(worker);
     worker.exited.then(() => this.#forget(worker));
@@ -234,6 +258,11 @@ export class EdgeRuntime {
   #forget(worker: Worker) {
     this.#all.delete(worker);
     if (this.#workers.get(worker.spec.name) === worker) this.#workers.delete(worker.spec.name);
+  }
+
+  /** The highest memory any worker of this function has reported since the stack started. */
+  memoryPeak(name: string): WorkerMemoryUsed | undefined {
+    return this.#memoryPeaks.get(name);
   }
 
   /** Retire every worker, so the next request boots fresh code (used on file changes). */

@@ -9,6 +9,11 @@
  *     once idle. When stdin closes (the stack died) the worker exits at once, so a
  *     killed stack never leaves workers behind.
  *
+ * Memory is counted as edge-runtime counts a user worker's: the isolate's used heap
+ * plus its external memory (`WorkerMemoryUsed {total, heap, external}`), not the
+ * resident set of this Deno process, most of which is the runtime itself. Past the
+ * limit the worker stops with reason "memory", as hosted.
+ *
  * Inside, the function sees the platform it would see hosted: `Deno.serve(handler)`
  * registers its handler, `EdgeRuntime.waitUntil(promise)` keeps background work alive,
  * and `beforeunload` fires with `detail.reason` before the worker shuts down.
@@ -19,7 +24,8 @@ const CONTROL = "\x1e";
 const entrypoint = Deno.env.get("TRIBUTARY_HOST_ENTRYPOINT")!;
 const wallClockMs = Number(Deno.env.get("TRIBUTARY_HOST_WALL_CLOCK_MS") ?? 150_000);
 const graceMs = Number(Deno.env.get("TRIBUTARY_HOST_GRACE_MS") ?? 1_000);
-for (const name of ["TRIBUTARY_HOST_ENTRYPOINT", "TRIBUTARY_HOST_WALL_CLOCK_MS", "TRIBUTARY_HOST_GRACE_MS"]) {
+const memoryLimit = Number(Deno.env.get("TRIBUTARY_HOST_MEMORY_MB") ?? 256) * 2 ** 20;
+for (const name of ["TRIBUTARY_HOST_ENTRYPOINT", "TRIBUTARY_HOST_WALL_CLOCK_MS", "TRIBUTARY_HOST_GRACE_MS", "TRIBUTARY_HOST_MEMORY_MB"]) {
   Deno.env.delete(name);
 }
 
@@ -67,10 +73,31 @@ Object.defineProperty(globalThis, "EdgeRuntime", {
   }),
 });
 
+/**
+ * Samples the isolate's memory every 10 ms and reports each new peak (in steps of at
+ * least 1 MiB) to the gateway. A sample can miss the top of a climb that a collection
+ * cuts short, so the peak reported is a lower bound within one sampling interval.
+ */
+let peak = { total: 0, heap: 0, external: 0 };
+let reportedPeak = 0;
+const memorySampler = setInterval(() => {
+  const { heapUsed, external } = Deno.memoryUsage();
+  const total = heapUsed + external;
+  if (total > peak.total) {
+    peak = { total, heap: heapUsed, external };
+    if (total - reportedPeak >= 2 ** 20) {
+      reportedPeak = total;
+      control({ type: "memory", ...peak });
+    }
+  }
+  if (total > memoryLimit) void stop("memory");
+}, 10);
+
 async function stop(reason: string) {
   if (stopping) return;
   stopping = true;
-  control({ type: "exit", reason });
+  clearInterval(memorySampler);
+  control({ type: "exit", reason, memory_used: peak });
   dispatchEvent(new CustomEvent("beforeunload", { detail: { reason } }));
   // beforeunload handlers may start async work (a last checkpoint): give it a moment.
   await Promise.race([Promise.allSettled([...background]), new Promise((r) => setTimeout(r, graceMs))]);

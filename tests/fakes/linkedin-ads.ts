@@ -152,8 +152,8 @@ export class LinkedInAdsFake implements FakeUpstream {
     const end = iso(range[4], range[5], range[6]);
     if (start > end) return badQuery("dateRange start is after end");
 
-    const all = tenant.data.book.rows(start, end);
-    const elements = all.slice(0, tenant.data.maxElements).map((d) => render(d, fields.length ? fields : ["dateRange", "pivotValues", "impressions", "clicks"]));
+    const { rows } = tenant.data.book.page(start, end, 0, tenant.data.maxElements);
+    const elements = rows.map((d) => render(d, fields.length ? fields : ["dateRange", "pivotValues", "impressions", "clicks"]));
     return Response.json({ paging: { start: 0, count: 10, links: [] }, elements });
   }
 }

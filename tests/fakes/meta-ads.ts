@@ -203,12 +203,10 @@ export class MetaAdsFake implements FakeUpstream {
       if (decoded === null) return bad("The after cursor is invalid");
       offset = decoded;
     }
-    const all = data.book.rows(range.since!, range.until!);
-    const size = Math.min(limit, data.pageSize);
-    const page = all.slice(offset, offset + size);
+    const { rows: page, total } = data.book.page(range.since!, range.until!, offset, Math.min(limit, data.pageSize));
     const end = offset + page.length;
     const paging: Record<string, unknown> = { cursors: { before: encodeCursor(offset), after: encodeCursor(end) } };
-    if (end < all.length) {
+    if (end < total) {
       // Like Meta: the full request again with `after`, access token included.
       const next = new URL(url);
       next.searchParams.set("after", encodeCursor(end));

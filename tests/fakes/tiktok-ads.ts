@@ -133,10 +133,9 @@ export class TikTokAdsFake implements FakeUpstream {
     if (!Number.isInteger(page) || page < 1) return badParam("page: Must be greater than or equal to 1.");
     if (!Number.isInteger(asked) || asked < 1 || asked > 1000) return badParam("page_size: Must be between 1 and 1000.");
 
-    const all = tenant.data.book.rows(start, end);
     const size = Math.min(asked, tenant.data.pageSize);
-    const totalPage = Math.ceil(all.length / size);
-    const list = all.slice((page - 1) * size, page * size).map((d) => render(d, metrics));
-    return answer(0, "OK", { list, page_info: { page, page_size: size, total_number: all.length, total_page: totalPage } });
+    const { rows, total } = tenant.data.book.page(start, end, (page - 1) * size, size);
+    const list = rows.map((d) => render(d, metrics));
+    return answer(0, "OK", { list, page_info: { page, page_size: size, total_number: total, total_page: Math.ceil(total / size) } });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The local Edge runtime, through the unmodified supabase-js client and plain fetch:
  * JWT verification, default env vars, secrets files, CORS preflight, routing,
- * boot errors, wall-clock limits, waitUntil and beforeunload.
+ * boot errors, wall-clock and memory limits, waitUntil and beforeunload.
  */
 import assert from "node:assert/strict";
 import { FunctionsHttpError } from "@supabase/supabase-js";
@@ -129,6 +129,20 @@ Deno.test("the wall-clock limit answers 546 and fires beforeunload with reason w
     const again = await fetch(fn(`slow?ms=10`));
     assert.deepEqual(again.status, 200);
     await again.body?.cancel();
+  } finally {
+    await Deno.remove(log);
+  }
+});
+
+Deno.test("memory past the limit (heap + external, as edge-runtime counts it) answers 546 with beforeunload reason memory", async () => {
+  const log = await Deno.makeTempFile();
+  try {
+    const small = await fetch(fn(`slow?mode=hoard&mb=64`));
+    assert.deepEqual(await small.json(), { held_mb: 64 }, "64 MB is within the 256 MB limit");
+    const res = await fetch(fn(`slow?mode=hoard&mb=512&log=${encodeURIComponent(log)}`));
+    assert.deepEqual(res.status, 546);
+    assert.deepEqual((await res.json()).code, "WORKER_LIMIT");
+    assert.deepEqual((await Deno.readTextFile(log)).trim().split("\n"), ["beforeunload:memory"]);
   } finally {
     await Deno.remove(log);
   }
