@@ -44,7 +44,9 @@ export interface Job {
   status: JobStatus;
   priority: number;
   run_at: string;
+  /** Runs in a row that made no progress, this one included: a run that moves the cursor sets it back to 1. */
   attempts: number;
+  /** The job fails when a run fails or dies with `attempts` at this number. */
   max_attempts: number;
   progress: Progress;
   stats: Record<string, unknown>;

@@ -103,6 +103,18 @@ export async function crashMidChunk(
   return await waitForJob(sql, jobId);
 }
 
+/**
+ * The attempt number of each claim of a job, in order (its `claimed` events). A claim
+ * counts an attempt; a rate limit gives it back; a checkpoint that moves the cursor sets
+ * the count back to 1. So [1, 2] says the first run's failure or crash spent an attempt.
+ */
+export async function claimedAttempts(sql: postgres.Sql, jobId: string): Promise<number[]> {
+  const rows = await sql<{ attempt: number }[]>`
+    select attempt from sync.job_events where job_id = ${jobId} and event = 'claimed' order by id
+  `;
+  return rows.map((r) => r.attempt);
+}
+
 /** Fails if any of `secrets` appears in a sync.* or synced.* row, a broadcast, or a function log line. */
 export async function assertNoLeak(sql: postgres.Sql, secrets: string[]) {
   const leaks = await findLeaks(sql, secrets);
