@@ -153,9 +153,14 @@ async function deepClaim(sql: postgres.Sql, dbUrl: string) {
   const counts = new Map<string, number>();
   for (const o of claimedOwners.slice(0, position)) counts.set(o, (counts.get(o) ?? 0) + 1);
   const most = Math.max(...counts.values());
+  // Fair: no owner had a second job before the latecomer's first, so the latecomer waited
+  // for one job per owner already waiting, not for the backfill.
+  const fair = found && most === 1 && position === conns.length + 1;
   console.log(`Fairness: the first ${fmt(position)} claims went to ${fmt(counts.size)} owners, at most ${most} each ` +
-    `(the backfill's owner: ${counts.get(conns[0].owner_id) ?? 0}); the latecomer's job was claim ${fmt(position)}, ` +
-    `after one job of each of the ${fmt(conns.length)} owners already waiting, not after the ${fmt(backfill)}-job backfill.`);
+    `(the backfill's owner: ${counts.get(conns[0].owner_id) ?? 0}); the latecomer's job was claim ${found ? fmt(position) : "never"}. ` +
+    (fair
+      ? `It waited for one job of each of the ${fmt(conns.length)} owners already waiting, not for the ${fmt(backfill)}-job backfill.`
+      : `NOT FAIR: with round-robin lanes it would have been claim ${fmt(conns.length + 1)}, with every owner once before it.`));
   await sql`delete from sync.jobs where provider = ${provider}`;
 }
 

@@ -11,12 +11,15 @@
  *
  * The cursor is the range, the next slice's first date, the slice size and the page
  * token within the slice: a run resumes at the page it stopped on. A platform that says
- * a slice holds too much data throws SplitRange, and the slice is halved.
+ * a slice holds too much data throws SplitRange, and the slice is halved. The next page
+ * is requested while the current one is written, so the platform and the database work
+ * side by side; the cursor still moves only after the write.
  */
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
+import { prefetched } from "./upstream.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
 
@@ -72,7 +75,10 @@ interface Cursor {
   slice_days: number;
   page: unknown;
   rows: number;
-  /** When the slice being read began (database time): rows of its days older than this were not re-sent. */
+  /**
+   * The database time of the slice's first write in this run: rows of its days older
+   * than that were not sent again. Null until the slice writes a row.
+   */
   slice_started_at?: string | null;
 }
 
@@ -96,7 +102,8 @@ const num = (v: unknown) => {
   return Number.isFinite(n) ? n : 0;
 };
 
-async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: AdRow[]) {
+/** Upserts the rows; returns the write's database time, which every row written now carries. */
+async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: AdRow[]): Promise<string> {
   const records = rows.map((r) => ({
     campaign_id: String(r.campaign_id),
     campaign_name: r.campaign_name ?? null,
@@ -106,7 +113,8 @@ async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: A
     spend: num(r.spend),
     conversions: num(r.conversions),
   }));
-  await ctx.sql`
+  const [{ now }] = await ctx.sql`
+    with saved as (
     insert into synced.ad_metrics_daily (
       connection_id, owner_id, provider, account_id, campaign_id, campaign_name, date,
       impressions, clicks, spend, conversions, currency
@@ -119,14 +127,18 @@ async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: A
     on conflict (connection_id, account_id, campaign_id, date) do update set
       campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
       spend = excluded.spend, conversions = excluded.conversions, currency = excluded.currency, synced_at = now()
+    )
+    select now()::text as now
   `;
+  return now;
 }
 
-async function forgetUnsent(ctx: JobContext<unknown, unknown>, source: AdSource, start: string, end: string, since: string) {
+/** Removes the slice's rows written before `since` (all of them when the slice wrote none). */
+async function forgetUnsent(ctx: JobContext<unknown, unknown>, source: AdSource, start: string, end: string, since: string | null) {
   await ctx.sql`
     delete from synced.ad_metrics_daily
     where connection_id = ${ctx.connection.id} and account_id = ${source.accountId}
-      and date between ${start} and ${end} and synced_at < ${since}::timestamptz
+      and date between ${start} and ${end} and synced_at < coalesce(${since}::timestamptz, now())
   `;
 }
 
@@ -150,32 +162,42 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
     { ...planned, next: planned.start, slice_days: source.sliceDays, page: null, rows: 0 };
   const total = daysIn(c.start, c.end);
 
-  while (c.next <= c.end) {
-    const sliceEnd = minDate(addDays(c.next, c.slice_days - 1), c.end);
+  const sliceEnd = () => minDate(addDays(c.next, c.slice_days - 1), c.end);
+  const read = () => prefetched(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
+  // `pending` is always the request for the page the cursor points at.
+  let pending = c.next <= c.end ? read() : null;
+  while (pending) {
+    const end = sliceEnd();
     let page: AdPage;
-    if (c.page === null || c.page === undefined) c.slice_started_at = null;
-    c.slice_started_at ??= ((await ctx.sql`select now()::text as now`)[0].now as string);
     try {
-      page = await source.fetchPage(c.next, sliceEnd, c.page);
+      page = await pending;
     } catch (e) {
       if (!(e instanceof SplitRange)) throw e;
-      const days = daysIn(c.next, sliceEnd);
+      const days = daysIn(c.next, end);
       if (days === 1) throw new Permanent(`${source.provider} has too much data even for the single day ${c.next}: ${e.message}`);
       c.slice_days = Math.ceil(days / 2);
       c.page = null;
-      ctx.log("range too large; splitting", { from: c.next, to: sliceEnd, slice_days: c.slice_days });
+      ctx.log("range too large; splitting", { from: c.next, to: end, slice_days: c.slice_days });
+      pending = read();
       continue;
     }
-    if (page.rows.length > 0 && !ctx.job.dry_run) await save(ctx, source, page.rows);
+    const sliceDone = page.next === null || page.next === undefined;
+    const sliceStart = c.next;
+    c.next = sliceDone ? addDays(end, 1) : c.next;
+    c.page = sliceDone ? null : page.next;
+    // Ask for the next page while this one is written.
+    pending = c.next <= c.end ? read() : null;
+
+    if (page.rows.length > 0 && !ctx.job.dry_run) {
+      const savedAt = await save(ctx, source, page.rows);
+      c.slice_started_at ??= savedAt;
+    }
     c.rows += page.rows.length;
-    if (page.next !== null && page.next !== undefined) {
-      c.page = page.next;
-    } else {
+    if (sliceDone) {
       // Platforms leave out campaign-days without traffic: a day restated to nothing
       // must not keep its old numbers. What the slice did not send again goes.
-      if (!ctx.job.dry_run) await forgetUnsent(ctx, source, c.next, sliceEnd, c.slice_started_at);
-      c.next = addDays(sliceEnd, 1);
-      c.page = null;
+      if (!ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, c.slice_started_at ?? null);
+      c.slice_started_at = null;
     }
     const daysDone = daysIn(c.start, addDays(c.next, -1));
     yield {

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { JobContext, Provider } from "../provider.ts";
-import { responseJson, throwForStatus } from "./upstream.ts";
+import { prefetched, responseJson, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
   // Only a label for the user's benefit: the key decides which partner's sales come back.
@@ -68,15 +68,6 @@ async function call(ctx: Ctx, method: string, query: Record<string, string>): Pr
   const response = body?.response;
   if (!response || Object.keys(response).length === 0) throw new Permanent(NO_PERMISSION);
   return response;
-}
-
-/**
- * A request started ahead of need. Its failure is handled where it is awaited; until
- * then a rejection must not count as unhandled (which would end the worker).
- */
-function prefetched<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
 }
 
 /** A number as Steam sends it (a decimal string, a number, or nothing), as text Postgres casts exactly. */
@@ -155,7 +146,21 @@ export const steam: Provider<Account, Credentials> = {
 
     const read = (index: number, highwatermarkId: string) =>
       prefetched(call(ctx, "GetDetailedSales", { date: cursor.dates[index], highwatermark_id: highwatermarkId }));
-    let next = cursor.index < cursor.dates.length ? read(cursor.index, cursor.highwatermark_id) : null;
+    // A date's first page is needed whatever the date before it still holds, so it is
+    // asked for as soon as that date starts: its fetch overlaps the previous date's
+    // last write and its empty end-of-date page. At most two requests are in flight.
+    const firstPages = new Map<number, ReturnType<typeof read>>();
+    const request = (index: number, highwatermarkId: string) => {
+      if (highwatermarkId !== "0") return read(index, highwatermarkId);
+      const early = firstPages.get(index) ?? read(index, "0");
+      firstPages.delete(index);
+      return early;
+    };
+    const askEarly = (index: number) => {
+      if (index < cursor.dates.length && !firstPages.has(index)) firstPages.set(index, read(index, "0"));
+    };
+    let next = cursor.index < cursor.dates.length ? request(cursor.index, cursor.highwatermark_id) : null;
+    askEarly(cursor.index + 1);
     while (next) {
       const date = cursor.dates[cursor.index];
       const sent = cursor.highwatermark_id;
@@ -166,7 +171,8 @@ export const steam: Provider<Account, Credentials> = {
       const following = dateDone ? { index: cursor.index + 1, id: "0" } : { index: cursor.index, id: maxId };
       // Ask for the next page while this one is written: the upstream and the database
       // then work side by side. The cursor still moves only after the write.
-      next = following.index < cursor.dates.length ? read(following.index, following.id) : null;
+      next = following.index < cursor.dates.length ? request(following.index, following.id) : null;
+      askEarly(following.index + 1);
       if (results.length > 0 && !ctx.job.dry_run) await save(ctx, results);
       cursor.rows += results.length;
       cursor.index = following.index;

@@ -42,3 +42,13 @@ export async function throwForStatus(res: Response, what: string): Promise<never
   if (res.status >= 500 || res.status === 408) throw new Retryable(`${what} ${res.status}: ${message}`);
   throw new Permanent(`${what} ${res.status}: ${message}`);
 }
+
+/**
+ * A request started ahead of need, so the upstream and the database work side by side.
+ * Its failure is handled where it is awaited; until then a rejection must not count as
+ * unhandled (which would end the worker).
+ */
+export function prefetched<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
