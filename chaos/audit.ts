@@ -1,7 +1,8 @@
 /**
  * What the soak checks once the dust settles: every row the fakes served landed once
  * (none lost, none extra), only the jobs whose credential was revoked failed, no
- * credential escaped Vault, and how the tables carry the churn (dead tuples, autovacuum).
+ * credential escaped Vault, and how the tables and their indexes carry the churn (dead
+ * tuples, autovacuum, index leaf density).
  */
 import type postgres from "postgres";
 import { findLeaks, type Leak } from "../tests/support/leaks.ts";
@@ -134,4 +135,33 @@ export async function tableBloat(sql: postgres.Sql): Promise<TableBloat[]> {
     autoanalyzes: r.autoanalyzes,
     lastAutovacuum: r.last_autovacuum,
   }));
+}
+
+export interface IndexBloat {
+  index: string;
+  sizeKb: number;
+  /** How full the B-tree's leaf pages are: 90 % when freshly built (fillfactor), lower as churn leaves holes. */
+  leafDensity: number;
+}
+
+/**
+ * Leaf density of the hot tables' B-tree indexes, by pgstattuple's pgstatindex (a
+ * contrib extension, on hosted Supabase too; created for the measurement and dropped
+ * after it). Dead entries that VACUUM has removed leave half-empty pages behind.
+ */
+export async function indexBloat(sql: postgres.Sql): Promise<IndexBloat[]> {
+  const [{ existed }] = await sql`select exists (select from pg_extension where extname = 'pgstattuple') as existed`;
+  if (!existed) await sql`create extension pgstattuple with schema extensions`;
+  const rows = await sql`
+    select format('%s.%s', n.nspname, c.relname) as index, s.index_size / 1024 as size_kb, s.avg_leaf_density as leaf_density
+    from pg_index i
+    join pg_class c on c.oid = i.indexrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    join pg_am am on am.oid = c.relam and am.amname = 'btree'
+    cross join lateral extensions.pgstatindex(c.oid) s
+    where i.indrelid in ('sync.jobs'::regclass, 'sync.job_events'::regclass, 'realtime.messages'::regclass)
+    order by s.index_size desc
+  `;
+  if (!existed) await sql`drop extension pgstattuple`;
+  return rows.map((r) => ({ index: r.index, sizeKb: Number(r.size_kb), leafDensity: Number(r.leaf_density) }));
 }

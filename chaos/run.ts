@@ -8,7 +8,18 @@
 import postgres from "postgres";
 import { bar, formatDuration } from "../cli/progress-bar.ts";
 import type { Profile } from "../local-stack/profile.ts";
-import { auditJobs, auditLeaks, auditRows, auditUpstream, type JobAudit, type RowAudit, type TableBloat, tableBloat } from "./audit.ts";
+import {
+  auditJobs,
+  auditLeaks,
+  auditRows,
+  auditUpstream,
+  type IndexBloat,
+  indexBloat,
+  type JobAudit,
+  type RowAudit,
+  type TableBloat,
+  tableBloat,
+} from "./audit.ts";
 import { killBusyWorkers, pauseAndResume, restartPostgres } from "./monkey.ts";
 import { buildWorkload, createOwners, DEFAULT_RATES, type FaultRates, SOAK_PROVIDERS, type Source } from "./workload.ts";
 
@@ -55,6 +66,7 @@ export interface SoakReport {
   stuck: { max: number; jobs: string[] };
   leaks: { secretsPlanted: number; found: { where: string }[] };
   bloat: TableBloat[];
+  indexBloat: IndexBloat[];
   tickSeconds: number;
 }
 
@@ -184,12 +196,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (out.isTerminal) out.write("\n");
     out.write(`Auditing...\n`);
 
-    const [jobAudit, rows, upstream, leaks, bloat] = [
+    const [jobAudit, rows, upstream, leaks, bloat, indexes] = [
       await auditJobs(sql, sources, jobIds),
       await auditRows(sql, sources),
       await auditUpstream(sources, o.fakesUrl),
       await auditLeaks(sql, sources, o.functionLog),
       await tableBloat(sql),
+      await indexBloat(sql),
     ];
     return {
       jobs: o.jobs,
@@ -208,6 +221,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       stuck: { max: stuck.max, jobs: [...stuck.jobs] },
       leaks: { secretsPlanted: sources.reduce((n, s) => n + s.secrets.length, 0), found: leaks.map((l) => ({ where: l.where })) },
       bloat,
+      indexBloat: indexes,
       tickSeconds: tickSeconds || 60,
     };
   } finally {
@@ -239,6 +253,10 @@ export function formatReport(r: SoakReport): string {
     ...r.bloat.slice(0, 8).map((b) =>
       `    ${b.table.padEnd(30)} ${String(b.live).padStart(7)} live ${String(b.dead).padStart(7)} dead (${b.deadPercent} %)  ` +
       `autovacuum ${b.autovacuums}x${b.lastAutovacuum ? `, last ${b.lastAutovacuum}` : ""}`
+    ),
+    `  index leaf density after the soak (90 % when freshly built):`,
+    ...r.indexBloat.slice(0, 8).map((i) =>
+      `    ${i.index.padEnd(36)} ${String(i.sizeKb).padStart(7)} kB  ${i.leafDensity.toFixed(1)} % full`
     ),
   ];
   const problems = verdict(r);
