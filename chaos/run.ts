@@ -255,8 +255,8 @@ export function formatReport(r: SoakReport): string {
       `autovacuum ${b.autovacuums}x${b.lastAutovacuum ? `, last ${b.lastAutovacuum}` : ""}`
     ),
     `  index leaf density after the soak (90 % when freshly built):`,
-    ...r.indexBloat.slice(0, 8).map((i) =>
-      `    ${i.index.padEnd(36)} ${String(i.sizeKb).padStart(7)} kB  ${i.leafDensity.toFixed(1)} % full`
+    ...r.indexBloat.map((i) =>
+      `    ${i.index.padEnd(44)} ${String(i.sizeKb).padStart(7)} kB  ${i.leafDensity.toFixed(1)} % full`
     ),
   ];
   const problems = verdict(r);
