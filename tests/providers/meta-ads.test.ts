@@ -129,7 +129,8 @@ e2e("meta-ads: a worker killed mid-range resumes at its checkpointed cursor, wit
     const pages = (await t.insights()).map((r) => r.query.after ?? "first");
     const repeated = pages.filter((p, i) => pages.indexOf(p) !== i);
     assert.equal(new Set(pages).size, 15, "30 campaign-days in pages of 2");
-    assert.ok(repeated.length <= 1, `only the page in flight at the crash was asked twice: ${repeated}`);
+    // At a crash two pages can be past the last checkpoint: one being written, one read ahead.
+    assert.ok(repeated.length <= 2, `only the pages in flight at the crash were asked twice: ${repeated}`);
   } finally {
     await t.done();
   }

@@ -116,7 +116,8 @@ e2e("tiktok-ads: a worker killed mid-slice resumes at its checkpointed page, wit
     const pages = (await t.reports()).map((r) => r.query.page);
     const repeated = pages.filter((p, i) => pages.indexOf(p) !== i);
     assert.equal(new Set(pages).size, 15, "30 rows in pages of 2");
-    assert.ok(repeated.length <= 1, `only the page in flight at the crash was asked twice: ${repeated}`);
+    // At a crash two pages can be past the last checkpoint: one being written, one read ahead.
+    assert.ok(repeated.length <= 2, `only the pages in flight at the crash were asked twice: ${repeated}`);
   } finally {
     await t.done();
   }

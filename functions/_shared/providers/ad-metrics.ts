@@ -11,9 +11,15 @@
  *
  * The cursor is the range, the next slice's first date, the slice size and the page
  * token within the slice: a run resumes at the page it stopped on. A platform that says
- * a slice holds too much data throws SplitRange, and the slice is halved. The next page
- * is requested while the current one is written, so the platform and the database work
- * side by side; the cursor still moves only after the write.
+ * a slice holds too much data throws SplitRange, and the slice is halved.
+ *
+ * Pages flow through three steps at once: the next page is read from the platform while
+ * this one is written and the one before it is checkpointed. Writes go out on their own
+ * pooled connections, so two pages' upserts can use both of the database's cores. A
+ * checkpoint waits for its own page's write, and checkpoints go in page order, so the
+ * cursor never passes a row that is not stored. At a crash at most two pages are past
+ * the last checkpoint (one written, one read ahead); the next run reads them again and
+ * writes onto the same natural keys.
  */
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
@@ -102,7 +108,10 @@ const num = (v: unknown) => {
   return Number.isFinite(n) ? n : 0;
 };
 
-/** Upserts the rows; returns the write's database time, which every row written now carries. */
+/**
+ * Upserts the rows; returns the write's database time, which every row written now
+ * carries, as fixed-width UTC text (so two compare as strings).
+ */
 async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: AdRow[]): Promise<string> {
   const records = rows.map((r) => ({
     campaign_id: String(r.campaign_id),
@@ -128,7 +137,7 @@ async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: A
       campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
       spend = excluded.spend, conversions = excluded.conversions, currency = excluded.currency, synced_at = now()
     )
-    select now()::text as now
+    select to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now
   `;
   return now;
 }
@@ -164,6 +173,10 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
 
   const sliceEnd = () => minDate(addDays(c.next, c.slice_days - 1), c.end);
   const read = () => prefetched(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
+  // The earliest write of the slice being checkpointed (see Cursor.slice_started_at).
+  let sliceStartedAt = c.slice_started_at ?? null;
+  // The page before this one: its checkpoint, once its write is stored.
+  let checkpointDue: (() => Promise<Chunk>) | null = null;
   // `pending` is always the request for the page the cursor points at.
   let pending = c.next <= c.end ? read() : null;
   while (pending) {
@@ -185,28 +198,33 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
     const sliceStart = c.next;
     c.next = sliceDone ? addDays(end, 1) : c.next;
     c.page = sliceDone ? null : page.next;
-    // Ask for the next page while this one is written.
-    pending = c.next <= c.end ? read() : null;
-
-    if (page.rows.length > 0 && !ctx.job.dry_run) {
-      const savedAt = await save(ctx, source, page.rows);
-      c.slice_started_at ??= savedAt;
-    }
     c.rows += page.rows.length;
-    if (sliceDone) {
-      // Platforms leave out campaign-days without traffic: a day restated to nothing
-      // must not keep its old numbers. What the slice did not send again goes.
-      if (!ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, c.slice_started_at ?? null);
-      c.slice_started_at = null;
-    }
-    const daysDone = daysIn(c.start, addDays(c.next, -1));
-    yield {
-      cursor: c,
-      progress: { phase: "downloading", done: daysDone, total, message: `${c.rows} campaign-days through ${minDate(addDays(c.next, -1), c.end)}` },
-      stats: { rows: c.rows, days: daysDone },
-      done: false,
+    // Read the next page and write this one, both now.
+    pending = c.next <= c.end ? read() : null;
+    const write = page.rows.length > 0 && !ctx.job.dry_run ? prefetched(save(ctx, source, page.rows)) : null;
+    const after = { ...c };
+    const checkpoint = async (): Promise<Chunk> => {
+      const savedAt = write ? await write : null;
+      if (savedAt && (sliceStartedAt === null || savedAt < sliceStartedAt)) sliceStartedAt = savedAt;
+      if (sliceDone) {
+        // Platforms leave out campaign-days without traffic: a day restated to nothing
+        // must not keep its old numbers. What the slice did not send again goes.
+        if (!ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, sliceStartedAt);
+        sliceStartedAt = null;
+      }
+      after.slice_started_at = sliceStartedAt;
+      const daysDone = daysIn(after.start, addDays(after.next, -1));
+      return {
+        cursor: after,
+        progress: { phase: "downloading", done: daysDone, total, message: `${after.rows} campaign-days through ${minDate(addDays(after.next, -1), after.end)}` },
+        stats: { rows: after.rows, days: daysDone },
+        done: false,
+      };
     };
+    if (checkpointDue) yield await checkpointDue();
+    checkpointDue = checkpoint;
   }
+  if (checkpointDue) yield await checkpointDue();
 
   const through = (ctx.connection.high_watermark as Watermark | null)?.through;
   yield {

@@ -15,7 +15,7 @@
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
 import { Permanent } from "../errors.ts";
-import type { JobContext, Provider } from "../provider.ts";
+import type { Chunk, JobContext, Provider } from "../provider.ts";
 import { prefetched, responseJson, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
@@ -136,10 +136,10 @@ export const steam: Provider<Account, Credentials> = {
   params: { incremental: incrementalParams, backfill: backfillParams },
   async *run(ctx) {
     const cursor: Cursor = (ctx.cursor as Cursor | null) ?? await plan(ctx);
-    const progress = (message: string) => ({
+    const progress = (message: string, at: Cursor = cursor) => ({
       phase: "downloading",
-      done: cursor.index,
-      total: cursor.dates.length,
+      done: at.index,
+      total: at.dates.length,
       message,
     });
     if (!ctx.cursor) yield { cursor, progress: progress(`${cursor.dates.length} changed dates to read`), done: false };
@@ -161,6 +161,9 @@ export const steam: Provider<Account, Credentials> = {
     };
     let next = cursor.index < cursor.dates.length ? request(cursor.index, cursor.highwatermark_id) : null;
     askEarly(cursor.index + 1);
+    // As in the ad platforms (ad-metrics.ts): a page is written while the next one is
+    // read and written, and its checkpoint waits for its own write, in page order.
+    let checkpointDue: (() => Promise<Chunk>) | null = null;
     while (next) {
       const date = cursor.dates[cursor.index];
       const sent = cursor.highwatermark_id;
@@ -169,17 +172,23 @@ export const steam: Provider<Account, Credentials> = {
       const maxId = String(page.max_id ?? sent);
       const dateDone = maxId === sent || results.length === 0;
       const following = dateDone ? { index: cursor.index + 1, id: "0" } : { index: cursor.index, id: maxId };
-      // Ask for the next page while this one is written: the upstream and the database
-      // then work side by side. The cursor still moves only after the write.
+      // Read the next page and write this one, both now.
       next = following.index < cursor.dates.length ? request(following.index, following.id) : null;
       askEarly(following.index + 1);
-      if (results.length > 0 && !ctx.job.dry_run) await save(ctx, results);
+      const write = results.length > 0 && !ctx.job.dry_run ? prefetched(save(ctx, results)) : null;
       cursor.rows += results.length;
       cursor.index = following.index;
       cursor.highwatermark_id = following.id;
-      ctx.log("sales page read", { date, rows: results.length });
-      yield { cursor, progress: progress(`${date}: ${cursor.rows} sales rows so far`), stats: { rows: cursor.rows, dates: cursor.index }, done: false };
+      const after = { ...cursor };
+      const checkpoint = async (): Promise<Chunk> => {
+        await write;
+        ctx.log("sales page written", { date, rows: results.length });
+        return { cursor: after, progress: progress(`${date}: ${after.rows} sales rows so far`, after), stats: { rows: after.rows, dates: after.index }, done: false };
+      };
+      if (checkpointDue) yield await checkpointDue();
+      checkpointDue = checkpoint;
     }
+    if (checkpointDue) yield await checkpointDue();
 
     // A backfill hands back the high-watermark it found: the changed-dates feed is not its business.
     const previous = (ctx.connection.high_watermark as Watermark | null)?.result_highwatermark ?? "0";
