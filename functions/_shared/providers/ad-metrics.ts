@@ -25,7 +25,7 @@ import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
-import { prefetched } from "./upstream.ts";
+import { startedAhead } from "./upstream.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
 
@@ -172,7 +172,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   const total = daysIn(c.start, c.end);
 
   const sliceEnd = () => minDate(addDays(c.next, c.slice_days - 1), c.end);
-  const read = () => prefetched(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
+  const read = () => startedAhead(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
   // The earliest write of the slice being checkpointed (see Cursor.slice_started_at).
   let sliceStartedAt = c.slice_started_at ?? null;
   // The page before this one: its checkpoint, once its write is stored.
@@ -201,7 +201,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
     c.rows += page.rows.length;
     // Read the next page and write this one, both now.
     pending = c.next <= c.end ? read() : null;
-    const write = page.rows.length > 0 && !ctx.job.dry_run ? prefetched(save(ctx, source, page.rows)) : null;
+    const write = page.rows.length > 0 && !ctx.job.dry_run ? startedAhead(save(ctx, source, page.rows)) : null;
     const after = { ...c };
     const checkpoint = async (): Promise<Chunk> => {
       const savedAt = write ? await write : null;

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext, Provider } from "../provider.ts";
-import { prefetched, responseJson, throwForStatus } from "./upstream.ts";
+import { responseJson, startedAhead, throwForStatus } from "./upstream.ts";
 
 export const account = z.object({
   // Only a label for the user's benefit: the key decides which partner's sales come back.
@@ -145,7 +145,7 @@ export const steam: Provider<Account, Credentials> = {
     if (!ctx.cursor) yield { cursor, progress: progress(`${cursor.dates.length} changed dates to read`), done: false };
 
     const read = (index: number, highwatermarkId: string) =>
-      prefetched(call(ctx, "GetDetailedSales", { date: cursor.dates[index], highwatermark_id: highwatermarkId }));
+      startedAhead(call(ctx, "GetDetailedSales", { date: cursor.dates[index], highwatermark_id: highwatermarkId }));
     // A date's first page is needed whatever the date before it still holds, so it is
     // asked for as soon as that date starts: its fetch overlaps the previous date's
     // last write and its empty end-of-date page. At most two requests are in flight.
@@ -175,7 +175,7 @@ export const steam: Provider<Account, Credentials> = {
       // Read the next page and write this one, both now.
       next = following.index < cursor.dates.length ? request(following.index, following.id) : null;
       askEarly(following.index + 1);
-      const write = results.length > 0 && !ctx.job.dry_run ? prefetched(save(ctx, results)) : null;
+      const write = results.length > 0 && !ctx.job.dry_run ? startedAhead(save(ctx, results)) : null;
       cursor.rows += results.length;
       cursor.index = following.index;
       cursor.highwatermark_id = following.id;

@@ -44,11 +44,12 @@ export async function throwForStatus(res: Response, what: string): Promise<never
 }
 
 /**
- * A request started ahead of need, so the upstream and the database work side by side.
- * Its failure is handled where it is awaited; until then a rejection must not count as
- * unhandled (which would end the worker).
+ * Work started before it is awaited (a page read ahead, a page written behind), so the
+ * upstream and the database work side by side. Its failure is handled where it is
+ * awaited; until then a rejection must not count as unhandled (which would end the
+ * worker).
  */
-export function prefetched<T>(promise: Promise<T>): Promise<T> {
+export function startedAhead<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
 }
