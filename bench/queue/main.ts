@@ -9,6 +9,9 @@
  * A run that has not finished its jobs after --max-seconds stops there and reports
  * the rate it reached (pg-boss with batch 1 polls, and would otherwise take minutes).
  *
+ * `required-writes` is not a product: it is the bound that SPEC's per-job writes put on
+ * any queue design here (bench/queue/required-writes.ts), run beside the others.
+ *
  * It brings up its own throwaway database (the `bench` profile, port 56322), so it runs
  * beside `npm start` and `npm test`.
  */
@@ -19,6 +22,7 @@ import { startCluster } from "../../local-stack/postgres.ts";
 import { profile } from "../../local-stack/profile.ts";
 import * as graphileWorker from "./graphile-worker.ts";
 import * as pgBoss from "./pg-boss.ts";
+import * as requiredWrites from "./required-writes.ts";
 import { percentile, type ThroughputResult } from "./stats.ts";
 import * as tributary from "./tributary.ts";
 
@@ -33,7 +37,7 @@ const { values } = parseArgs({
     "max-seconds": { type: "string", default: "30" },
     // Runs of one configuration vary on a shared 2-core machine; report the median.
     repeat: { type: "string", default: "3" },
-    systems: { type: "string", default: "tributary,graphile-worker,pg-boss" },
+    systems: { type: "string", default: "tributary,required-writes,graphile-worker,pg-boss" },
   },
 });
 const jobs = Number(values.jobs);
@@ -48,6 +52,8 @@ const drivers: Record<string, (o: Parameters<typeof tributary.throughput>[0]) =>
   tributary: tributary.throughput,
   "graphile-worker": graphileWorker.throughput,
   "pg-boss": pgBoss.throughput,
+  // Not a product: the bound that SPEC's required per-job writes put on any design here.
+  "required-writes": requiredWrites.throughput,
 };
 
 const bench = profile("bench");
@@ -93,6 +99,19 @@ try {
     const cells = systems.map((s) => median(s, batch).toFixed(0));
     const ratios = systems.filter((s) => s !== "tributary").map((s) => ours ? `${(ours / median(s, batch)).toFixed(2)}x` : "-");
     console.log(`| ${batch} | ${cells.join(" | ")} | ${ratios.join(" | ")} |`);
+  }
+  // The bound against the peers: how far any design that writes what SPEC requires per
+  // job could get, next to what the peers write.
+  const peers = systems.filter((s) => s === "graphile-worker" || s === "pg-boss");
+  if (systems.includes("required-writes") && peers.length) {
+    console.log(`
+The required writes alone (no queue logic) against each peer`);
+    console.log("| batch | " + peers.map((s) => `required-writes vs ${s}`).join(" | ") + " |");
+    console.log("|---|" + peers.map(() => "---:").join("|") + "|");
+    for (const batch of batches) {
+      const bound = median("required-writes", batch);
+      console.log(`| ${batch} | ${peers.map((s) => `${(bound / median(s, batch)).toFixed(2)}x`).join(" | ")} |`);
+    }
   }
 
   if (depths.length) {
