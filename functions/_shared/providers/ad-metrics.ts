@@ -14,18 +14,19 @@
  * a slice holds too much data throws SplitRange, and the slice is halved.
  *
  * Pages flow through three steps at once: the next page is read from the platform while
- * this one is written and the one before it is checkpointed. Writes go out on their own
- * pooled connections, so two pages' upserts can use both of the database's cores. A
- * checkpoint waits for its own page's write, and checkpoints go in page order, so the
- * cursor never passes a row that is not stored. At a crash at most two pages are past
- * the last checkpoint (one written, one read ahead); the next run reads them again and
- * writes onto the same natural keys.
+ * this one and the one before it are written (write-behind.ts), and checkpoints follow
+ * the writes in page order, so the cursor never passes a row that is not stored. Rows
+ * go in by COPY while they are new (row-writer.ts). At a crash the pages past the last
+ * checkpoint (two being written, one read ahead) are read again, and written onto the
+ * same natural keys.
  */
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
 import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
+import { type CopyValue, copyRows, recordsOf, RowWriter } from "./row-writer.ts";
 import { startedAhead } from "./upstream.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
 
@@ -82,8 +83,9 @@ interface Cursor {
   page: unknown;
   rows: number;
   /**
-   * The database time of the slice's first write in this run: rows of its days older
-   * than that were not sent again. Null until the slice writes a row.
+   * A database time taken just before the slice's first write (kept across a resumed
+   * run): rows of its days older than that were not sent again. Null until the slice
+   * writes a row.
    */
   slice_started_at?: string | null;
 }
@@ -108,38 +110,38 @@ const num = (v: unknown) => {
   return Number.isFinite(n) ? n : 0;
 };
 
-/**
- * Upserts the rows; returns the write's database time, which every row written now
- * carries, as fixed-width UTC text (so two compare as strings).
- */
-async function save(ctx: JobContext<unknown, unknown>, source: AdSource, rows: AdRow[]): Promise<string> {
-  const records = rows.map((r) => ({
-    campaign_id: String(r.campaign_id),
-    campaign_name: r.campaign_name ?? null,
-    date: r.date,
-    impressions: Math.round(num(r.impressions)),
-    clicks: Math.round(num(r.clicks)),
-    spend: num(r.spend),
-    conversions: num(r.conversions),
-  }));
-  const [{ now }] = await ctx.sql`
-    with saved as (
-    insert into synced.ad_metrics_daily (
-      connection_id, owner_id, provider, account_id, campaign_id, campaign_name, date,
-      impressions, clicks, spend, conversions, currency
-    )
-    select ${ctx.connection.id}, ${ctx.connection.owner_id}, ${source.provider}, ${source.accountId},
-           r.campaign_id, r.campaign_name, r.date, r.impressions, r.clicks, r.spend, r.conversions, ${source.currency ?? null}
-    from jsonb_to_recordset(${ctx.sql.json(records as never)}) as r (
-      campaign_id text, campaign_name text, date date, impressions bigint, clicks bigint, spend numeric, conversions numeric
-    )
-    on conflict (connection_id, account_id, campaign_id, date) do update set
-      campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
-      spend = excluded.spend, conversions = excluded.conversions, currency = excluded.currency, synced_at = now()
-    )
-    select to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now
-  `;
+const AD_COLUMNS = [
+  "connection_id", "owner_id", "provider", "account_id", "campaign_id", "campaign_name", "date",
+  "impressions", "clicks", "spend", "conversions", "currency",
+] as const;
+
+/** The database's time, as fixed-width UTC text (so two compare as strings). */
+async function databaseTime(ctx: JobContext<unknown, unknown>): Promise<string> {
+  const [{ now }] = await ctx.sql`select to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`;
   return now;
+}
+
+function save(ctx: JobContext<unknown, unknown>, source: AdSource, writer: RowWriter, rows: AdRow[]): Promise<void> {
+  const { id, owner_id } = ctx.connection;
+  const records: CopyValue[][] = rows.map((r) => [
+    id, owner_id, source.provider, source.accountId, String(r.campaign_id), r.campaign_name ?? null, r.date,
+    Math.round(num(r.impressions)), Math.round(num(r.clicks)), num(r.spend), num(r.conversions), source.currency ?? null,
+  ]);
+  return writer.write(
+    () => copyRows(ctx.sql, "synced.ad_metrics_daily", AD_COLUMNS, records),
+    async () => {
+      await ctx.sql`
+        insert into synced.ad_metrics_daily (${ctx.sql(AD_COLUMNS)})
+        select r.* from jsonb_to_recordset(${ctx.sql.json(recordsOf(AD_COLUMNS, records) as never)}) as r (
+          connection_id uuid, owner_id uuid, provider text, account_id text, campaign_id text, campaign_name text,
+          date date, impressions bigint, clicks bigint, spend numeric, conversions numeric, currency text
+        )
+        on conflict (connection_id, account_id, campaign_id, date) do update set
+          campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
+          spend = excluded.spend, conversions = excluded.conversions, currency = excluded.currency, synced_at = now()
+      `;
+    },
+  );
 }
 
 /** Removes the slice's rows written before `since` (all of them when the slice wrote none). */
@@ -169,14 +171,13 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   const planned = plannedRange(ctx);
   const c: Cursor = (ctx.cursor as Cursor | null) ??
     { ...planned, next: planned.start, slice_days: source.sliceDays, page: null, rows: 0 };
+  c.slice_started_at ??= null;
   const total = daysIn(c.start, c.end);
 
   const sliceEnd = () => minDate(addDays(c.next, c.slice_days - 1), c.end);
   const read = () => startedAhead(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
-  // The earliest write of the slice being checkpointed (see Cursor.slice_started_at).
-  let sliceStartedAt = c.slice_started_at ?? null;
-  // The page before this one: its checkpoint, once its write is stored.
-  let checkpointDue: (() => Promise<Chunk>) | null = null;
+  const behind = new WriteBehind();
+  const writer = new RowWriter();
   // `pending` is always the request for the page the cursor points at.
   let pending = c.next <= c.end ? read() : null;
   while (pending) {
@@ -196,23 +197,24 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
     }
     const sliceDone = page.next === null || page.next === undefined;
     const sliceStart = c.next;
+    const writes = page.rows.length > 0 && !ctx.job.dry_run;
+    // Taken before the slice's first write, so every row the slice writes from here on
+    // (in this run or, through the cursor, a resumed one) is at least as new.
+    if (writes && c.slice_started_at === null) c.slice_started_at = await databaseTime(ctx);
+    const since = c.slice_started_at;
     c.next = sliceDone ? addDays(end, 1) : c.next;
     c.page = sliceDone ? null : page.next;
     c.rows += page.rows.length;
+    if (sliceDone) c.slice_started_at = null;
     // Read the next page and write this one, both now.
     pending = c.next <= c.end ? read() : null;
-    const write = page.rows.length > 0 && !ctx.job.dry_run ? startedAhead(save(ctx, source, page.rows)) : null;
+    const write = writes ? startedAhead(save(ctx, source, writer, page.rows)) : null;
     const after = { ...c };
-    const checkpoint = async (): Promise<Chunk> => {
-      const savedAt = write ? await write : null;
-      if (savedAt && (sliceStartedAt === null || savedAt < sliceStartedAt)) sliceStartedAt = savedAt;
-      if (sliceDone) {
-        // Platforms leave out campaign-days without traffic: a day restated to nothing
-        // must not keep its old numbers. What the slice did not send again goes.
-        if (!ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, sliceStartedAt);
-        sliceStartedAt = null;
-      }
-      after.slice_started_at = sliceStartedAt;
+    behind.add(write, async (): Promise<Chunk> => {
+      await write;
+      // Platforms leave out campaign-days without traffic: a day restated to nothing
+      // must not keep its old numbers. What the slice did not send again goes.
+      if (sliceDone && !ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, since);
       const daysDone = daysIn(after.start, addDays(after.next, -1));
       return {
         cursor: after,
@@ -220,11 +222,12 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
         stats: { rows: after.rows, days: daysDone },
         done: false,
       };
-    };
-    if (checkpointDue) yield await checkpointDue();
-    checkpointDue = checkpoint;
+    });
+    const due = await behind.due();
+    if (due) yield due;
   }
-  if (checkpointDue) yield await checkpointDue();
+  const last = await behind.drain();
+  if (last) yield last;
 
   const through = (ctx.connection.high_watermark as Watermark | null)?.through;
   yield {

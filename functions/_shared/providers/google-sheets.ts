@@ -6,7 +6,7 @@
  *   1. the tab's grid size (GET spreadsheets/<id>?fields=sheets.properties) and its
  *      header row, which names the columns (data is {header: cell});
  *   2. windows of `window_rows` rows (GET .../values/'Tab'!A<from>:<last column><to>),
- *      each downloaded, processed and saved in one multi-row upsert, with a checkpoint
+ *      each downloaded, processed and saved in one write (row-writer.ts), with a checkpoint
  *      after each of the three (the phases of the old sheet sync: downloading 0-60 %,
  *      processing 60-80 %, saving 80-100 % of the window's share), until the grid ends
  *      or a window comes back without values;
@@ -25,6 +25,7 @@ import { incrementalParams } from "../dates.ts";
 import { Permanent, RateLimited, Retryable, retryAfterSeconds } from "../errors.ts";
 import type { Chunk, JobContext, Provider } from "../provider.ts";
 import { forgetAccessToken, googleAccessToken, googleRetryDelay, serviceAccountKey } from "./google-auth.ts";
+import { copyRows, RowWriter } from "./row-writer.ts";
 
 const SCOPE = "https://www.googleapis.com/auth/spreadsheets.readonly";
 /** When Sheets says "quota exceeded" without saying for how long: its quotas are per minute. */
@@ -197,15 +198,21 @@ function toRows(ctx: Ctx, c: Cursor, cells: unknown[][]): SheetRow[] {
   return [...rows.values()];
 }
 
-async function save(ctx: Ctx, rows: SheetRow[]) {
+async function save(ctx: Ctx, writer: RowWriter, rows: SheetRow[]) {
   const { id, owner_id, account } = ctx.connection;
-  await ctx.sql`
-    insert into synced.sheet_rows (connection_id, owner_id, sheet, row_key, row_number, data, synced_at)
-    select ${id}, ${owner_id}, ${account.sheet}, r.row_key, r.row_number, r.data, now()
-    from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as r (row_key text, row_number integer, data jsonb)
-    on conflict (connection_id, sheet, row_key) do update set
-      row_number = excluded.row_number, data = excluded.data, synced_at = excluded.synced_at
-  `;
+  await writer.write(
+    () => copyRows(ctx.sql, "synced.sheet_rows", ["connection_id", "owner_id", "sheet", "row_key", "row_number", "data"],
+      rows.map((r) => [id, owner_id, account.sheet, r.row_key, r.row_number, r.data])),
+    async () => {
+      await ctx.sql`
+        insert into synced.sheet_rows (connection_id, owner_id, sheet, row_key, row_number, data, synced_at)
+        select ${id}, ${owner_id}, ${account.sheet}, r.row_key, r.row_number, r.data, now()
+        from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as r (row_key text, row_number integer, data jsonb)
+        on conflict (connection_id, sheet, row_key) do update set
+          row_number = excluded.row_number, data = excluded.data, synced_at = excluded.synced_at
+      `;
+    },
+  );
 }
 
 /** Rows of this tab that this job did not upsert: gone from the sheet. */
@@ -241,6 +248,7 @@ export const googleSheets: Provider<Account, Credentials> = {
       yield { cursor: c, progress: progress("downloading", 0, 0, `${c.total} rows to read from "${sheet}"`), done: false };
     }
 
+    const writer = new RowWriter();
     while (c.offset <= lastRow) {
       const to = Math.min(c.offset + window_rows - 1, lastRow);
       const before = c.offset - header_row - 1;
@@ -262,7 +270,7 @@ export const googleSheets: Provider<Account, Credentials> = {
         progress: progress("processing", before, share(before, span, 0.8), `rows ${c.offset}-${to}: ${rows.length} rows`),
         done: false,
       };
-      if (rows.length > 0 && !ctx.job.dry_run) await save(ctx, rows);
+      if (rows.length > 0 && !ctx.job.dry_run) await save(ctx, writer, rows);
       c.rows += rows.length;
       c.offset = to + 1;
       yield {

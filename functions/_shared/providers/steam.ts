@@ -15,8 +15,10 @@
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams } from "../dates.ts";
 import { Permanent } from "../errors.ts";
-import type { Chunk, JobContext, Provider } from "../provider.ts";
+import type { JobContext, Provider } from "../provider.ts";
 import { responseJson, startedAhead, throwForStatus } from "./upstream.ts";
+import { type CopyValue, copyRows, recordsOf, RowWriter } from "./row-writer.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 export const account = z.object({
   // Only a label for the user's benefit: the key decides which partner's sales come back.
@@ -73,47 +75,64 @@ async function call(ctx: Ctx, method: string, query: Record<string, string>): Pr
 /** A number as Steam sends it (a decimal string, a number, or nothing), as text Postgres casts exactly. */
 const asText = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
 
-async function save(ctx: Ctx, results: Record<string, unknown>[]) {
-  const rows = results.map((r) => ({
-    date: normaliseDate(String(r.date)),
-    line_item_type: String(r.line_item_type ?? "unknown"),
-    partner_id: asText(r.partnerid),
-    package_id: asText(r.packageid),
-    bundle_id: asText(r.bundleid),
-    app_id: asText(r.appid),
-    country_code: r.country_code ?? null,
-    platform: r.platform ?? null,
-    currency: r.currency ?? null,
-    base_price: asText(r.base_price),
-    sale_price: asText(r.sale_price),
-    gross_units_sold: asText(r.gross_units_sold) ?? "0",
-    gross_units_returned: asText(r.gross_units_returned) ?? "0",
-    gross_units_activated: asText(r.gross_units_activated) ?? "0",
-    net_units_sold: asText(r.net_units_sold) ?? "0",
-    gross_sales_usd: asText(r.gross_sales_usd) ?? "0",
-    gross_returns_usd: asText(r.gross_returns_usd) ?? "0",
-    net_tax_usd: asText(r.net_tax_usd) ?? "0",
-    net_sales_usd: asText(r.net_sales_usd) ?? "0",
-  }));
-  await ctx.sql`
-    insert into synced.steam_sales (
-      connection_id, owner_id, date, line_item_type, partner_id, package_id, bundle_id, app_id, country_code,
-      platform, currency, base_price, sale_price, gross_units_sold, gross_units_returned, gross_units_activated,
-      net_units_sold, gross_sales_usd, gross_returns_usd, net_tax_usd, net_sales_usd
-    )
-    select ${ctx.connection.id}, ${ctx.connection.owner_id}, r.*
-    from jsonb_to_recordset(${ctx.sql.json(rows as never)}) as r (
-      date date, line_item_type text, partner_id bigint, package_id bigint, bundle_id bigint, app_id bigint,
-      country_code text, platform text, currency text, base_price numeric, sale_price numeric,
-      gross_units_sold bigint, gross_units_returned bigint, gross_units_activated bigint, net_units_sold bigint,
-      gross_sales_usd numeric, gross_returns_usd numeric, net_tax_usd numeric, net_sales_usd numeric
-    )
-    on conflict on constraint steam_sales_line_item do update set
-      gross_units_sold = excluded.gross_units_sold, gross_units_returned = excluded.gross_units_returned,
-      gross_units_activated = excluded.gross_units_activated, net_units_sold = excluded.net_units_sold,
-      gross_sales_usd = excluded.gross_sales_usd, gross_returns_usd = excluded.gross_returns_usd,
-      net_tax_usd = excluded.net_tax_usd, net_sales_usd = excluded.net_sales_usd, synced_at = now()
-  `;
+/** synced.steam_sales's columns after connection_id and owner_id, in the order save gives them. */
+const SALE_COLUMNS = [
+  "date", "line_item_type", "partner_id", "package_id", "bundle_id", "app_id", "country_code", "platform", "currency",
+  "base_price", "sale_price", "gross_units_sold", "gross_units_returned", "gross_units_activated", "net_units_sold",
+  "gross_sales_usd", "gross_returns_usd", "net_tax_usd", "net_sales_usd",
+] as const;
+
+function saleRow(r: Record<string, unknown>): CopyValue[] {
+  return [
+    normaliseDate(String(r.date)),
+    String(r.line_item_type ?? "unknown"),
+    asText(r.partnerid),
+    asText(r.packageid),
+    asText(r.bundleid),
+    asText(r.appid),
+    (r.country_code ?? null) as string | null,
+    (r.platform ?? null) as string | null,
+    (r.currency ?? null) as string | null,
+    asText(r.base_price),
+    asText(r.sale_price),
+    asText(r.gross_units_sold) ?? "0",
+    asText(r.gross_units_returned) ?? "0",
+    asText(r.gross_units_activated) ?? "0",
+    asText(r.net_units_sold) ?? "0",
+    asText(r.gross_sales_usd) ?? "0",
+    asText(r.gross_returns_usd) ?? "0",
+    asText(r.net_tax_usd) ?? "0",
+    asText(r.net_sales_usd) ?? "0",
+  ];
+}
+
+async function save(ctx: Ctx, writer: RowWriter, results: Record<string, unknown>[]) {
+  const { id, owner_id } = ctx.connection;
+  const rows = results.map((r) => [id, owner_id, ...saleRow(r)]);
+  await writer.write(
+    () => copyRows(ctx.sql, "synced.steam_sales", ["connection_id", "owner_id", ...SALE_COLUMNS], rows),
+    async () => {
+      await ctx.sql`
+        insert into synced.steam_sales (
+          connection_id, owner_id, date, line_item_type, partner_id, package_id, bundle_id, app_id, country_code,
+          platform, currency, base_price, sale_price, gross_units_sold, gross_units_returned, gross_units_activated,
+          net_units_sold, gross_sales_usd, gross_returns_usd, net_tax_usd, net_sales_usd
+        )
+        select ${id}, ${owner_id}, r.*
+        from jsonb_to_recordset(${ctx.sql.json(recordsOf(SALE_COLUMNS, rows.map((row) => row.slice(2))) as never)}) as r (
+          date date, line_item_type text, partner_id bigint, package_id bigint, bundle_id bigint, app_id bigint,
+          country_code text, platform text, currency text, base_price numeric, sale_price numeric,
+          gross_units_sold bigint, gross_units_returned bigint, gross_units_activated bigint, net_units_sold bigint,
+          gross_sales_usd numeric, gross_returns_usd numeric, net_tax_usd numeric, net_sales_usd numeric
+        )
+        on conflict on constraint steam_sales_line_item do update set
+          gross_units_sold = excluded.gross_units_sold, gross_units_returned = excluded.gross_units_returned,
+          gross_units_activated = excluded.gross_units_activated, net_units_sold = excluded.net_units_sold,
+          gross_sales_usd = excluded.gross_sales_usd, gross_returns_usd = excluded.gross_returns_usd,
+          net_tax_usd = excluded.net_tax_usd, net_sales_usd = excluded.net_sales_usd, synced_at = now()
+      `;
+    },
+  );
 }
 
 async function plan(ctx: Ctx): Promise<Cursor> {
@@ -161,9 +180,10 @@ export const steam: Provider<Account, Credentials> = {
     };
     let next = cursor.index < cursor.dates.length ? request(cursor.index, cursor.highwatermark_id) : null;
     askEarly(cursor.index + 1);
-    // As in the ad platforms (ad-metrics.ts): a page is written while the next one is
-    // read and written, and its checkpoint waits for its own write, in page order.
-    let checkpointDue: (() => Promise<Chunk>) | null = null;
+    // As in the ad platforms (ad-metrics.ts): a page is written while the next ones are
+    // read and written, and checkpointed once its write is stored, in page order.
+    const behind = new WriteBehind();
+    const writer = new RowWriter();
     while (next) {
       const date = cursor.dates[cursor.index];
       const sent = cursor.highwatermark_id;
@@ -175,20 +195,21 @@ export const steam: Provider<Account, Credentials> = {
       // Read the next page and write this one, both now.
       next = following.index < cursor.dates.length ? request(following.index, following.id) : null;
       askEarly(following.index + 1);
-      const write = results.length > 0 && !ctx.job.dry_run ? startedAhead(save(ctx, results)) : null;
+      const write = results.length > 0 && !ctx.job.dry_run ? startedAhead(save(ctx, writer, results)) : null;
       cursor.rows += results.length;
       cursor.index = following.index;
       cursor.highwatermark_id = following.id;
       const after = { ...cursor };
-      const checkpoint = async (): Promise<Chunk> => {
+      behind.add(write, async () => {
         await write;
         ctx.log("sales page written", { date, rows: results.length });
         return { cursor: after, progress: progress(`${date}: ${after.rows} sales rows so far`, after), stats: { rows: after.rows, dates: after.index }, done: false };
-      };
-      if (checkpointDue) yield await checkpointDue();
-      checkpointDue = checkpoint;
+      });
+      const due = await behind.due();
+      if (due) yield due;
     }
-    if (checkpointDue) yield await checkpointDue();
+    const last = await behind.drain();
+    if (last) yield last;
 
     // A backfill hands back the high-watermark it found: the changed-dates feed is not its business.
     const previous = (ctx.connection.high_watermark as Watermark | null)?.result_highwatermark ?? "0";

@@ -1,0 +1,65 @@
+/**
+ * Pages written behind the reads, and checkpointed in page order.
+ *
+ * A provider reads the next page while this one's rows are written. Writes go out on
+ * the pooled connections, so two pages' upserts use two database cores. The cursor must
+ * never pass a row that is not stored, so a page's checkpoint waits for its own write,
+ * and checkpoints go in page order.
+ *
+ * Up to `maxWrites` writes are in flight. A page with nothing to write (Steam's empty
+ * end-of-date page, an empty ad slice) does not take a place, so it cannot make the
+ * loop wait for the write before it.
+ *
+ * When several pages are ready at once, each page's checkpoint function still runs, in
+ * page order: an ad slice's clean-up must not be skipped. Only the newest result is
+ * yielded, since its cursor covers the pages before it.
+ *
+ * At a crash, the pages past the last checkpoint are read again: at most `maxWrites`
+ * written or being written, the page read ahead, and the empty pages between them.
+ */
+import type { Chunk } from "../provider.ts";
+
+interface Page {
+  settled: boolean;
+  checkpoint: () => Promise<Chunk>;
+}
+
+export class WriteBehind {
+  #pages: Page[] = [];
+
+  constructor(private readonly maxWrites = 2) {}
+
+  /**
+   * Adds a page that was read: its write, already started (null when it writes
+   * nothing), and its checkpoint, which awaits that write.
+   */
+  add(write: Promise<unknown> | null, checkpoint: () => Promise<Chunk>): void {
+    const page: Page = { settled: write === null, checkpoint };
+    // A failed write settles too: the checkpoint that awaits it throws.
+    write?.then(() => (page.settled = true), () => (page.settled = true));
+    this.#pages.push(page);
+  }
+
+  /**
+   * The checkpoint to yield now, or null. It waits only while `maxWrites` writes are in
+   * flight; pages whose writes are already stored are checkpointed straight away.
+   */
+  due(): Promise<Chunk | null> {
+    return this.#take(() => this.#pages[0].settled || this.#inFlight() >= this.maxWrites);
+  }
+
+  /** The checkpoint of every page added: for the end of the run. */
+  drain(): Promise<Chunk | null> {
+    return this.#take(() => true);
+  }
+
+  async #take(ready: () => boolean): Promise<Chunk | null> {
+    let newest: Chunk | null = null;
+    while (this.#pages.length > 0 && ready()) newest = await this.#pages.shift()!.checkpoint();
+    return newest;
+  }
+
+  #inFlight(): number {
+    return this.#pages.filter((p) => !p.settled).length;
+  }
+}
