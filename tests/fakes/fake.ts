@@ -30,6 +30,8 @@ export interface Fault {
 }
 
 export interface LoggedRequest {
+  /** When it arrived (ms since the epoch), for spacing under a rate limit. */
+  at: number;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -87,7 +89,7 @@ export async function hang(req: Request, fault: Fault): Promise<Response> {
 
 export function requestLog(req: Request, path: string, body?: unknown): LoggedRequest {
   const url = new URL(req.url);
-  return { method: req.method, path, query: Object.fromEntries(url.searchParams), ...(body !== undefined ? { body } : {}) };
+  return { at: Date.now(), method: req.method, path, query: Object.fromEntries(url.searchParams), ...(body !== undefined ? { body } : {}) };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -98,6 +98,29 @@ e2e("steam: a worker killed mid-date resumes at its checkpointed page, with no l
   }
 });
 
+e2e("steam: every request takes a token from the provider's shared rate limit, the ones asked ahead too", async () => {
+  // 2 dates of 2 rows in pages of 10: the changed dates, then a page and an end page a date.
+  const t = await setUp({ dates: { start: "2026-07-01", days: 2 }, rows_per_date: 2, page_size: 10 });
+  try {
+    // Two requests a second, no burst: the worker asks for the next token while a request
+    // is out, and Steam reads a date's first page early, so requests are ready sooner
+    // than the bucket allows.
+    await t.sql`update sync.providers set requests_per_minute = 120, burst = 1, bucket_tokens = null where name = 'steam'`;
+    const job = await runJob(t.sql, t.connection);
+    assert.equal(job.status, "succeeded", job.last_error);
+    assert.equal((await t.rows()).length, 4);
+    const at = (await t.upstream.requests()).map((r) => r.at);
+    assert.equal(at.length, 5);
+    const gaps = at.slice(1).map((x, i) => x - at[i]);
+    // 500 ms a token; a request can reach the fake a little later than it took its token.
+    assert.ok(gaps.every((g) => g >= 350), `requests ${gaps.join(", ")} ms apart; the limit allows one each 500 ms`);
+    assert.ok(at[4] - at[0] >= 1_700, `5 requests took ${at[4] - at[0]} ms; the limit needs at least 2,000`);
+  } finally {
+    await t.sql`update sync.providers set requests_per_minute = 100, burst = null, bucket_tokens = null where name = 'steam'`;
+    await t.done();
+  }
+});
+
 e2e("steam: a 429 is waited out without spending an attempt", async () => {
   const t = await setUp({ dates: { start: "2026-08-01", days: 2 }, rows_per_date: 3 });
   try {
