@@ -165,6 +165,55 @@ async function* refreshTotals(ctx: JobContext<unknown, unknown>): AsyncGenerator
   };
 }
 
+/** How many pages a slice read in advance may hold before they are used. */
+const AHEAD_PAGES = 16;
+
+/**
+ * One slice's pages, in order. A page can be asked for only once the one before it has
+ * come (it carries the next page's token), so one slice is one request at a time. The
+ * sync reads the slice after the current one with a reader of its own, which overlaps
+ * the two chains of requests; that reader holds at most AHEAD_PAGES pages. Its pages
+ * are written only when the sync reaches them, so reading ahead moves no cursor and
+ * writes nothing a crash could lose.
+ */
+class SliceReader {
+  readonly #pages: Promise<AdPage>[] = [];
+  /** The token of the page to ask for once there is room again. */
+  #paused: unknown = undefined;
+  #stopped = false;
+
+  constructor(private readonly source: AdSource, readonly start: string, readonly end: string, first: unknown) {
+    this.#ask(first);
+  }
+
+  #ask(token: unknown) {
+    const page = startedAhead(this.source.fetchPage(this.start, this.end, token));
+    this.#pages.push(page);
+    page.then((p) => {
+      if (this.#stopped || p.next === null || p.next === undefined) return;
+      if (this.#pages.length < AHEAD_PAGES) this.#ask(p.next);
+      else this.#paused = p.next;
+    }, () => {});
+  }
+
+  /** The slice's next page (SplitRange when the platform says the slice is too large). */
+  async next(): Promise<AdPage> {
+    const page = this.#pages.shift();
+    if (!page) throw new Error(`read past the end of the slice ${this.start}..${this.end}`);
+    if (this.#paused !== undefined) {
+      const token = this.#paused;
+      this.#paused = undefined;
+      this.#ask(token);
+    }
+    return await page;
+  }
+
+  /** No more requests: the sync has no use for this slice's pages (a split, the end of the run). */
+  stop() {
+    this.#stopped = true;
+  }
+}
+
 export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: AdSource): AsyncGenerator<Chunk> {
   if (ctx.job.kind === "campaign-totals") return yield* refreshTotals(ctx);
 
@@ -174,60 +223,76 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   c.slice_started_at ??= null;
   const total = daysIn(c.start, c.end);
 
-  const sliceEnd = () => minDate(addDays(c.next, c.slice_days - 1), c.end);
-  const read = () => startedAhead(source.fetchPage(c.next, sliceEnd(), c.page ?? null));
+  const slice = (from: string, token: unknown) =>
+    from <= c.end ? new SliceReader(source, from, minDate(addDays(from, c.slice_days - 1), c.end), token) : null;
+  // `current` reads the slice the cursor is in, from the cursor's page; `ahead`, the
+  // next one, once the platform has answered for the current one (so that a slice the
+  // platform finds too large is split before anything past it is asked for).
+  let current = slice(c.next, c.page ?? null);
+  let ahead: SliceReader | null = null;
   const behind = new WriteBehind();
   const writer = new RowWriter();
-  // `pending` is always the request for the page the cursor points at.
-  let pending = c.next <= c.end ? read() : null;
-  while (pending) {
-    const end = sliceEnd();
-    let page: AdPage;
-    try {
-      page = await pending;
-    } catch (e) {
-      if (!(e instanceof SplitRange)) throw e;
-      const days = daysIn(c.next, end);
-      if (days === 1) throw new Permanent(`${source.provider} has too much data even for the single day ${c.next}: ${e.message}`);
-      c.slice_days = Math.ceil(days / 2);
-      c.page = null;
-      ctx.log("range too large; splitting", { from: c.next, to: end, slice_days: c.slice_days });
-      pending = read();
-      continue;
+  try {
+    while (current) {
+      const end = current.end;
+      let page: AdPage;
+      try {
+        page = await current.next();
+      } catch (e) {
+        if (!(e instanceof SplitRange)) throw e;
+        const days = daysIn(c.next, end);
+        if (days === 1) throw new Permanent(`${source.provider} has too much data even for the single day ${c.next}: ${e.message}`);
+        c.slice_days = Math.ceil(days / 2);
+        c.page = null;
+        ctx.log("range too large; splitting", { from: c.next, to: end, slice_days: c.slice_days });
+        ahead?.stop();
+        ahead = null;
+        current = slice(c.next, null);
+        continue;
+      }
+      ahead ??= slice(addDays(end, 1), null);
+      const sliceDone = page.next === null || page.next === undefined;
+      const sliceStart = c.next;
+      const writes = page.rows.length > 0 && !ctx.job.dry_run;
+      // Taken before the slice's first write, so every row the slice writes from here on
+      // (in this run or, through the cursor, a resumed one) is at least as new.
+      if (writes && c.slice_started_at === null) c.slice_started_at = await databaseTime(ctx);
+      const since = c.slice_started_at;
+      c.next = sliceDone ? addDays(end, 1) : c.next;
+      c.page = sliceDone ? null : page.next;
+      c.rows += page.rows.length;
+      if (sliceDone) {
+        c.slice_started_at = null;
+        // Read ahead already (a split would have dropped it, with its size).
+        current = ahead ?? slice(c.next, null);
+        ahead = null;
+      }
+      // This page is written while the next ones are read.
+      const write = writes ? startedAhead(save(ctx, source, writer, page.rows)) : null;
+      const after = { ...c };
+      behind.add(write, async (): Promise<Chunk> => {
+        await write;
+        // Platforms leave out campaign-days without traffic: a day restated to nothing
+        // must not keep its old numbers. What the slice did not send again goes.
+        if (sliceDone && !ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, since);
+        const daysDone = daysIn(after.start, addDays(after.next, -1));
+        return {
+          cursor: after,
+          progress: { phase: "downloading", done: daysDone, total, message: `${after.rows} campaign-days through ${minDate(addDays(after.next, -1), after.end)}` },
+          stats: { rows: after.rows, days: daysDone },
+          done: false,
+        };
+      });
+      const due = await behind.due();
+      if (due) yield due;
     }
-    const sliceDone = page.next === null || page.next === undefined;
-    const sliceStart = c.next;
-    const writes = page.rows.length > 0 && !ctx.job.dry_run;
-    // Taken before the slice's first write, so every row the slice writes from here on
-    // (in this run or, through the cursor, a resumed one) is at least as new.
-    if (writes && c.slice_started_at === null) c.slice_started_at = await databaseTime(ctx);
-    const since = c.slice_started_at;
-    c.next = sliceDone ? addDays(end, 1) : c.next;
-    c.page = sliceDone ? null : page.next;
-    c.rows += page.rows.length;
-    if (sliceDone) c.slice_started_at = null;
-    // Read the next page and write this one, both now.
-    pending = c.next <= c.end ? read() : null;
-    const write = writes ? startedAhead(save(ctx, source, writer, page.rows)) : null;
-    const after = { ...c };
-    behind.add(write, async (): Promise<Chunk> => {
-      await write;
-      // Platforms leave out campaign-days without traffic: a day restated to nothing
-      // must not keep its old numbers. What the slice did not send again goes.
-      if (sliceDone && !ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, since);
-      const daysDone = daysIn(after.start, addDays(after.next, -1));
-      return {
-        cursor: after,
-        progress: { phase: "downloading", done: daysDone, total, message: `${after.rows} campaign-days through ${minDate(addDays(after.next, -1), after.end)}` },
-        stats: { rows: after.rows, days: daysDone },
-        done: false,
-      };
-    });
-    const due = await behind.due();
-    if (due) yield due;
+    const last = await behind.drain();
+    if (last) yield last;
+  } finally {
+    // A run that stops early (an error, a refused checkpoint) asks for no more pages.
+    current?.stop();
+    ahead?.stop();
   }
-  const last = await behind.drain();
-  if (last) yield last;
 
   const through = (ctx.connection.high_watermark as Watermark | null)?.through;
   yield {
