@@ -5,6 +5,7 @@
  * upserts from there, and a refused COPY is an error, never a hang.
  */
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { dbUrl } from "../support/stack.ts";
 
 Deno.env.set("SUPABASE_DB_URL", dbUrl);
@@ -98,6 +99,22 @@ test("row writer: a value Postgres cannot read fails the COPY at once, stores no
     await copyRows(t.sql, t.table, ["id", "label", "amount"], [[3, "after", "3"]]);
     assert.equal((await t.rows()).length, 1);
   } finally {
+    await t.drop();
+  }
+});
+
+test("row writer: COPYs sharing one connection never meet (postgres.js would pipeline a query behind a COPY's start)", async () => {
+  const t = await scratchTable();
+  const single = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => copyRows(single, t.table, ["id", "label"], [[i, `row ${i}`]])),
+    );
+    const failures = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
+    assert.deepEqual(failures, [], "every COPY landed");
+    assert.equal((await t.rows()).length, 50);
+  } finally {
+    await single.end();
     await t.drop();
   }
 });

@@ -108,3 +108,17 @@ Deno.test("write-behind: drain checkpoints every page left, and nothing when the
   assert.deepEqual((await drained)!.cursor, { page: 3 });
   assert.deepEqual(ran, [1, 2, 3]);
 });
+
+Deno.test("write-behind: checkpoints are spaced by the interval asked, the held one covered by the next, and drain yields the last", async () => {
+  const behind = new WriteBehind(2, 60_000);
+  const ran: number[] = [];
+  behind.add(null, page(1, null, ran));
+  assert.deepEqual((await behind.due())!.cursor, { page: 1 }, "the first checkpoint goes at once");
+  behind.add(null, page(2, null, ran));
+  assert.equal(await behind.due(), null, "within the interval: held back");
+  behind.add(null, page(3, null, ran));
+  assert.equal(await behind.due(), null);
+  assert.deepEqual(ran, [1, 2, 3], "every page's checkpoint work ran, in order, held or not");
+  assert.deepEqual((await behind.drain())!.cursor, { page: 3 }, "the end of the run yields the newest");
+  assert.equal(await behind.drain(), null, "and nothing twice");
+});

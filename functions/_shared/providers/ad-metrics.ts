@@ -230,7 +230,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   // platform finds too large is split before anything past it is asked for).
   let current = slice(c.next, c.page ?? null);
   let ahead: SliceReader | null = null;
-  const behind = new WriteBehind();
+  const behind = new WriteBehind(2, 100);
   const writer = new RowWriter();
   try {
     while (current) {

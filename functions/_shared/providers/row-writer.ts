@@ -12,7 +12,7 @@
  * Either way a page is written whole or not at all, onto the table's natural key, so a
  * page written twice (read again after a crash) is still one set of rows.
  */
-import { Readable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
 
@@ -47,16 +47,32 @@ function* pieces(rows: readonly CopyValue[][]): Generator<string> {
 /**
  * `COPY table (columns) FROM STDIN` of the rows, each given in `columns` order. Columns
  * left out take their defaults (`synced_at` is now(), the transaction's time).
+ *
+ * The COPY runs on a connection reserved for it: postgres.js otherwise pipelines other
+ * queries onto a busy connection, and one sent behind a COPY's start arrives while the
+ * server expects COPY data, which ends the connection.
  */
-export async function copyRows(sql: postgres.Sql | postgres.TransactionSql, table: string, columns: readonly string[], rows: readonly CopyValue[][]) {
-  const query = sql.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`);
-  const into = await query.writable();
-  // postgres.js (3.4) resolves the query with the stream, and when the server refuses
-  // the data after the last piece (a unique violation, a value that does not parse) it
-  // hands the error only to the query's `reject`, which is then a no-op: the stream's
-  // end would wait forever. So the error is taken from there.
-  const refused = new Promise<never>((_, reject) => ((query as unknown as { reject: (e: unknown) => void }).reject = reject));
-  await Promise.race([pipeline(Readable.from(pieces(rows)), into), refused]);
+export async function copyRows(sql: postgres.Sql, table: string, columns: readonly string[], rows: readonly CopyValue[][]) {
+  const reserved = await sql.reserve();
+  try {
+    const query = reserved.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`);
+    const into = await query.writable() as Writable & { _destroy: Writable["_destroy"] };
+    // Two mends to postgres.js 3.4's COPY stream:
+    // - Its stream destroys itself once finished, and its destroy always sends CopyFail.
+    //   By then the connection may be back in the pool and running the next COPY,
+    //   which that stray CopyFail kills ("COPY from stdin failed: null"). Only a real
+    //   error may send it.
+    // - When the server refuses the data after the last piece (a unique violation, a
+    //   value that does not parse), the error goes only to the query's `reject`, a
+    //   no-op once the query has resolved with the stream, and the stream's end waits
+    //   for ever. So the error is taken from there.
+    const destroy = into._destroy;
+    into._destroy = (error, callback) => (error ? destroy.call(into, error, callback) : callback(null));
+    const refused = new Promise<never>((_, reject) => ((query as unknown as { reject: (e: unknown) => void }).reject = reject));
+    await Promise.race([pipeline(Readable.from(pieces(rows)), into), refused]);
+  } finally {
+    reserved.release();
+  }
 }
 
 /** The rows as objects keyed by column, for `jsonb_to_recordset` in an upsert. */

@@ -182,7 +182,7 @@ export const steam: Provider<Account, Credentials> = {
     askEarly(cursor.index + 1);
     // As in the ad platforms (ad-metrics.ts): a page is written while the next ones are
     // read and written, and checkpointed once its write is stored, in page order.
-    const behind = new WriteBehind();
+    const behind = new WriteBehind(2, 100);
     const writer = new RowWriter();
     while (next) {
       const date = cursor.dates[cursor.index];

@@ -12,10 +12,14 @@
  *
  * When several pages are ready at once, each page's checkpoint function still runs, in
  * page order: an ad slice's clean-up must not be skipped. Only the newest result is
- * yielded, since its cursor covers the pages before it.
+ * yielded, since its cursor covers the pages before it. The same holds for pages stored
+ * within `minIntervalMs` of the last checkpoint yielded: a page of a thousand rows takes
+ * a few milliseconds, and a checkpoint (a round trip, a job version, two broadcasts)
+ * for each would cost more than the progress bar gains.
  *
- * At a crash, the pages past the last checkpoint are read again: at most `maxWrites`
- * written or being written, the page read ahead, and the empty pages between them.
+ * At a crash, the pages past the last checkpoint are read again: the pages stored since
+ * it (at most `minIntervalMs` of them), at most `maxWrites` being written, the pages
+ * read ahead, and the empty pages between them.
  */
 import type { Chunk } from "../provider.ts";
 
@@ -26,8 +30,15 @@ interface Page {
 
 export class WriteBehind {
   #pages: Page[] = [];
+  /** A checkpoint whose page is stored, held back to be covered by a newer one. */
+  #held: Chunk | null = null;
+  #yieldedAt = -Infinity;
 
-  constructor(private readonly maxWrites = 2) {}
+  /**
+   * `minIntervalMs` spaces the checkpoints yielded: a page stored sooner after the last
+   * one is covered by the next checkpoint instead of one of its own.
+   */
+  constructor(private readonly maxWrites = 2, private readonly minIntervalMs = 0) {}
 
   /**
    * Adds a page that was read: its write, already started (null when it writes
@@ -44,18 +55,26 @@ export class WriteBehind {
    * The checkpoint to yield now, or null. It waits only while `maxWrites` writes are in
    * flight; pages whose writes are already stored are checkpointed straight away.
    */
-  due(): Promise<Chunk | null> {
-    return this.#take(() => this.#pages[0].settled || this.#inFlight() >= this.maxWrites);
+  async due(): Promise<Chunk | null> {
+    await this.#take(() => this.#pages[0].settled || this.#inFlight() >= this.maxWrites);
+    if (performance.now() - this.#yieldedAt < this.minIntervalMs) return null;
+    return this.#release();
   }
 
   /** The checkpoint of every page added: for the end of the run. */
-  drain(): Promise<Chunk | null> {
-    return this.#take(() => true);
+  async drain(): Promise<Chunk | null> {
+    await this.#take(() => true);
+    return this.#release();
   }
 
-  async #take(ready: () => boolean): Promise<Chunk | null> {
-    let newest: Chunk | null = null;
-    while (this.#pages.length > 0 && ready()) newest = await this.#pages.shift()!.checkpoint();
+  async #take(ready: () => boolean): Promise<void> {
+    while (this.#pages.length > 0 && ready()) this.#held = await this.#pages.shift()!.checkpoint();
+  }
+
+  #release(): Chunk | null {
+    const newest = this.#held;
+    this.#held = null;
+    if (newest) this.#yieldedAt = performance.now();
     return newest;
   }
 
