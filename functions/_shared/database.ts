@@ -44,8 +44,10 @@ export function db(): postgres.Sql {
   const url = Deno.env.get("SUPABASE_DB_URL");
   if (!url) throw new Error("SUPABASE_DB_URL is not set: this code runs inside a Supabase Edge Function");
   if (!sql) {
+    // Six: a sync keeps two COPYs (each on a reserved connection), a checkpoint, and
+    // each of two read chains' rate-limit tokens going at once.
     // `socket` is a documented postgres.js option its type declarations leave out.
-    const options = { max: 4, prepare: false, idle_timeout: 20, onnotice: () => {}, socket: connectNoDelay };
+    const options = { max: 6, prepare: false, idle_timeout: 20, onnotice: () => {}, socket: connectNoDelay };
     sql = postgres(url, options as postgres.Options<Record<string, never>>);
   }
   return sql;
