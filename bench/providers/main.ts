@@ -11,6 +11,7 @@
  *
  *   npm run bench:providers                          # every provider, default sizes
  *   npm run bench:providers -- --providers steam --scale 2
+ *   npm run bench:providers -- --repeat 3             # each provider three times, in turn
  *
  * It brings up its own throwaway stack (the `bench` profile: 56321/56322, fakes on
  * 56329), so it runs beside `npm start` and `npm test`.
@@ -28,9 +29,13 @@ const { values } = parseArgs({
   options: {
     providers: { type: "string", default: Object.keys(SCENARIOS).join(",") },
     scale: { type: "string", default: "1" },
+    // Runs vary by a third on a shared 2-core machine: --repeat 3 gives each provider's
+    // spread and median.
+    repeat: { type: "string", default: "1" },
   },
 });
 const scale = Number(values.scale);
+const repeat = Number(values.repeat);
 const chosen = values.providers.split(",").filter(Boolean);
 for (const name of chosen) if (!SCENARIOS[name]) throw new Error(`no scenario for ${name}; have ${Object.keys(SCENARIOS).join(", ")}`);
 
@@ -69,10 +74,11 @@ async function copyRate(table: string, connectionId: string): Promise<{ rows: nu
 }
 
 const results: string[] = [];
+const runs = new Map<string, { seconds: number; ratio: number }[]>();
 try {
   await sql`update sync.providers set requests_per_minute = null, max_concurrency = null`;
   const [owner] = await sql`insert into auth.users (id, email) values (gen_random_uuid(), 'bench@tributary.local') returning id`;
-  for (const name of chosen) {
+  for (let round = 1; round <= repeat; round++) for (const name of chosen) {
     const scenario = await SCENARIOS[name](fakes.url, scale);
     const [{ secret }] = await sql`select vault.create_secret(${JSON.stringify(scenario.credentials)}) as secret`;
     const [{ id: connection }] = await sql`
@@ -112,6 +118,7 @@ try {
       `${isolate ? `${(isolate.total / MB).toFixed(0)} MB (heap ${(isolate.heap / MB).toFixed(0)})` : "-"} | ${rss.toFixed(0)} MB |`;
     console.log(row);
     results.push(row);
+    runs.set(name, [...(runs.get(name) ?? []), { seconds, ratio: rate / copy.perSecond }]);
   }
 } finally {
   await sql.end();
@@ -121,3 +128,13 @@ try {
 console.log("\n| provider | rows | enqueue to claim | claim to success (enqueue to success) | rows/s (stack) | rows/s (COPY) | stack / COPY | worker peak memory (heap + external) | worker process peak RSS |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of results) console.log(r);
+if (repeat > 1) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(`\n| provider | runs | claim to success (min, median, max) | stack / COPY (min, median, max) |`);
+  console.log("|---|---:|---|---|");
+  for (const [name, rs] of runs) {
+    const s = rs.map((r) => r.seconds), q = rs.map((r) => r.ratio);
+    console.log(`| ${name} | ${rs.length} | ${Math.min(...s).toFixed(1)}, ${median(s).toFixed(1)}, ${Math.max(...s).toFixed(1)} s | ` +
+      `${Math.min(...q).toFixed(2)}x, ${median(q).toFixed(2)}x, ${Math.max(...q).toFixed(2)}x |`);
+  }
+}

@@ -18,7 +18,6 @@ import { db } from "./database.ts";
 import { Permanent, RateLimited, Retryable } from "./errors.ts";
 import { error, json, preflight, zodIssues } from "./http.ts";
 import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
-import { startedAhead } from "./providers/upstream.ts";
 
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
@@ -115,11 +114,7 @@ async function runJob<A, C>(
       throw new Permanent(`the connection's settings are invalid (${describe(e)}); update the connection`);
     }
 
-    // The shared rate limit's token for the next request is taken while this one is in
-    // flight, so its round trip is not on the provider's path. Every request still has
-    // its token before it goes out; a run may end holding one it did not use.
     const takeToken = () => sql<{ wait: number }[]>`select sync.take_token(${provider.name}) as wait`.then(([r]) => r.wait);
-    let tokenAhead: Promise<number> | null = null;
 
     const ctx: JobContext<A, C> = {
       job,
@@ -156,11 +151,7 @@ async function runJob<A, C>(
       env: (name) => Deno.env.get(name),
       log: (message, extra) => log("info", message, { ...fields, chunk: chunkNo, ...extra }),
       async fetch(input, init) {
-        const ahead = tokenAhead;
-        tokenAhead = null;
-        // A token asked for ahead may have found the bucket empty a while ago: ask again now.
-        let wait = ahead ? await ahead : await takeToken();
-        if (wait > 0 && ahead) wait = await takeToken();
+        let wait = await takeToken();
         while (wait > 0) {
           if (Date.now() + wait * 1000 > deadline) {
             throw new RateLimited(`${provider.name} rate limit: next request allowed in ${wait.toFixed(1)} s`, Math.ceil(wait));
@@ -169,7 +160,6 @@ async function runJob<A, C>(
           // Another worker may have taken the token that came free meanwhile.
           wait = await takeToken();
         }
-        tokenAhead = startedAhead(takeToken());
         try {
           return await fetch(input, { ...init, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
         } catch (e) {
