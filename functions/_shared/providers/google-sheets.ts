@@ -12,7 +12,7 @@
  *      or a window comes back without values;
  *   3. rows this job did not see (deleted from the sheet) are deleted, only once the
  *      whole sheet was read: the job's started_at (set at its first claim, kept across
- *      retries) splits what this job upserted from what earlier jobs left.
+ *      retries) splits what this job wrote from what earlier jobs left.
  *
  * A sheet has no change feed, so `incremental` and `full` both read the whole tab. The
  * cursor is {offset: the next sheet row to read, header, total, rows}: a run resumes at
@@ -178,7 +178,7 @@ interface SheetRow {
 /** A window's cells as rows: {header: value}, missing trailing cells null, blank rows skipped. */
 function toRows(ctx: Ctx, c: Cursor, cells: unknown[][]): SheetRow[] {
   const keyIndex = ctx.connection.account.key_column ? c.header.indexOf(ctx.connection.account.key_column) : -1;
-  // By key: a key repeated within one upsert would make Postgres refuse it; the lower row wins, as across windows.
+  // By key: a key repeated within one write would make Postgres refuse it; the lower row wins, as across windows.
   const rows = new Map<string, SheetRow>();
   cells.forEach((row, i) => {
     if (!Array.isArray(row) || row.every((v) => v === "" || v === null || v === undefined)) return;
@@ -215,7 +215,7 @@ async function save(ctx: Ctx, writer: RowWriter, rows: SheetRow[]) {
   );
 }
 
-/** Rows of this tab that this job did not upsert: gone from the sheet. */
+/** Rows of this tab that this job did not write: gone from the sheet. */
 async function deleteUnseen(ctx: Ctx): Promise<number> {
   const result = await ctx.sql`
     delete from synced.sheet_rows r

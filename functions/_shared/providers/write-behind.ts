@@ -2,7 +2,7 @@
  * Pages written behind the reads, and checkpointed in page order.
  *
  * A provider reads the next page while this one's rows are written. Writes go out on
- * the pooled connections, so two pages' upserts use two database cores. The cursor must
+ * the pooled connections, so two pages' writes use two database cores. The cursor must
  * never pass a row that is not stored, so a page's checkpoint waits for its own write,
  * and checkpoints go in page order.
  *
