@@ -52,7 +52,7 @@ export async function auditRows(sql: postgres.Sql, sources: Source[]): Promise<R
 export interface JobAudit {
   byStatus: Record<string, number>;
   /** Jobs (sync and follow-up) that failed although their credential was good. */
-  unexpectedFailures: { id: string; provider: string; kind: string; error: string | null }[];
+  unexpectedFailures: { id: string; connection: string; provider: string; kind: string; attempts: number; error: string | null }[];
   /** Revoked-credential jobs that did not fail, or failed without saying why. */
   permanentNotFailed: string[];
   unfinished: number;
@@ -72,7 +72,7 @@ export async function auditJobs(sql: postgres.Sql, sources: Source[], jobIds: Ma
     byStatus,
     unexpectedFailures: jobs
       .filter((j) => ["failed", "cancelled"].includes(j.status) && !permanent.has(j.connection_id))
-      .map((j) => ({ id: j.id, provider: j.provider, kind: j.kind, error: j.last_error })),
+      .map((j) => ({ id: j.id, connection: j.connection_id, provider: j.provider, kind: j.kind, attempts: j.attempts, error: j.last_error })),
     permanentNotFailed: jobs
       .filter((j) => mainJobs.has(j.id) && permanent.has(j.connection_id) && !(j.status === "failed" && j.last_error))
       .map((j) => `${j.provider} job ${j.id}: ${j.status}`),
