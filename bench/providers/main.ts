@@ -11,7 +11,13 @@
  *
  *   npm run bench:providers                          # every provider, default sizes
  *   npm run bench:providers -- --providers steam --scale 2
- *   npm run bench:providers -- --repeat 3             # each provider three times, in turn
+ *   npm run bench:providers -- --repeat 3             # three rounds: more cold and warm runs
+ *   npm run bench:providers -- --warm 0               # cold runs only
+ *
+ * Each round runs each provider cold, then `--warm` times warm. Cold: the function's
+ * worker is dropped first, so the run starts in a fresh one, as a hosted function's
+ * first invocation does: code not yet compiled, database connections not yet open.
+ * Warm: the same worker again at once, its code compiled and its connections open.
  *
  * It brings up its own throwaway stack (the `bench` profile: 56321/56322, fakes on
  * 56329), so it runs beside `npm start` and `npm test`.
@@ -30,12 +36,18 @@ const { values } = parseArgs({
     providers: { type: "string", default: Object.keys(SCENARIOS).join(",") },
     scale: { type: "string", default: "1" },
     // Runs vary by a third on a shared 2-core machine: --repeat 3 gives each provider's
-    // spread and median.
+    // spread and median, cold and warm.
     repeat: { type: "string", default: "1" },
+    warm: { type: "string", default: "1" },
+    // Where the database's time goes: the N statements that took the most server time
+    // in each run, from pg_stat_statements (as on Supabase's Query Performance page).
+    statements: { type: "string", default: "0" },
   },
 });
 const scale = Number(values.scale);
 const repeat = Number(values.repeat);
+const warmRuns = Number(values.warm);
+const statements = Number(values.statements);
 const chosen = values.providers.split(",").filter(Boolean);
 for (const name of chosen) if (!SCENARIOS[name]) throw new Error(`no scenario for ${name}; have ${Object.keys(SCENARIOS).join(", ")}`);
 
@@ -70,22 +82,59 @@ async function copyRate(table: string, connectionId: string): Promise<{ rows: nu
   const seconds = (performance.now() - started) / 1000;
   const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${table} where connection_id = $1`, [connectionId]);
   await Deno.remove(file).catch(() => {});
+  await settle(table);
   return { rows: n, perSecond: n / seconds };
 }
 
+async function printStatements(n: number) {
+  const top = await sql`
+    select calls, round(total_exec_time)::int as ms, rows, regexp_replace(left(query, 110), '[[:space:]]+', ' ', 'g') as query
+    from extensions.pg_stat_statements
+    where query not like '%pg_stat_statements%'
+    order by total_exec_time desc limit ${n}
+  `;
+  for (const q of top) console.log(`  ${String(q.ms).padStart(6)} ms ${String(q.calls).padStart(6)} calls ${String(q.rows).padStart(7)} rows  ${q.query}`);
+}
+
+/**
+ * Lets the database finish what the run and its COPY left behind before the next run is
+ * timed, on the same two cores: the rows the COPY step deleted (a million for the sheet)
+ * are vacuumed, and Realtime's walsender decodes the WAL of the COPY step's delete and
+ * load (it reads all WAL, whatever the publication holds). After the sheet, that decoding
+ * alone took 4 s of CPU inside the next provider's run and slowed it by a third.
+ */
+async function settle(table: string) {
+  await sql.unsafe(`vacuum ${table}`);
+  await sql.unsafe("checkpoint");
+  const [{ lsn }] = await sql`select pg_current_wal_lsn()::text as lsn`;
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    const [{ behind }] = await sql`select coalesce(bool_or(sent_lsn < ${lsn}::pg_lsn), false) as behind from pg_stat_replication`;
+    if (!behind) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.warn("  (Realtime's walsender is still behind after 60 s; timing the next run anyway)");
+}
+
 const results: string[] = [];
-const runs = new Map<string, { seconds: number; ratio: number }[]>();
+type Run = { seconds: number; ratio: number };
+const runs = new Map<string, { cold: Run[]; warm: Run[] }>();
 try {
   await sql`update sync.providers set requests_per_minute = null, max_concurrency = null`;
   const [owner] = await sql`insert into auth.users (id, email) values (gen_random_uuid(), 'bench@tributary.local') returning id`;
-  for (let round = 1; round <= repeat; round++) for (const name of chosen) {
+  for (let round = 1; round <= repeat; round++) for (const name of chosen) for (let n = 0; n <= warmRuns; n++) {
+    const cold = n === 0;
+    if (cold) await stack.edge.kill(`sync-${name}`);
     const scenario = await SCENARIOS[name](fakes.url, scale);
     const [{ secret }] = await sql`select vault.create_secret(${JSON.stringify(scenario.credentials)}) as secret`;
     const [{ id: connection }] = await sql`
       insert into sync.connections (owner_id, provider, label, account, credentials_secret_id)
       values (${owner.id}, ${name}, 'bench', ${sql.json(scenario.account as never)}, ${secret}) returning id
     `;
-    console.log(`\n${name}: ${scenario.description}`);
+    console.log(`\n${name} (${cold ? "cold" : "warm"}): ${scenario.description}`);
+    if (statements) {
+      await sql`create extension if not exists pg_stat_statements with schema extensions`;
+      await sql`select extensions.pg_stat_statements_reset()`;
+    }
     const started = performance.now();
     const [{ id: job }] = await sql`select sync.enqueue(${connection}, ${scenario.kind}, ${sql.json(scenario.params as never)}) as id`;
     let last = "";
@@ -103,38 +152,46 @@ try {
     // The rate counts the run, from the claim to success (database times), not the wait
     // before it: the first job of a provider boots its worker, which locally is a whole
     // Deno process and hosted an isolate, and the poll above adds up to 100 ms.
-    const [{ seconds, wait }] = await sql`
+    const [{ seconds, wait, started_ms, finished_ms }] = await sql`
       select extract(epoch from finished_at - started_at)::float8 as seconds,
-             extract(epoch from started_at - created_at)::float8 as wait
+             extract(epoch from started_at - created_at)::float8 as wait,
+             (extract(epoch from started_at) * 1000)::float8 as started_ms,
+             (extract(epoch from finished_at) * 1000)::float8 as finished_ms
       from sync.jobs where id = ${job}
     `;
+    console.log(`  claimed ${new Date(started_ms).toISOString()}, succeeded ${new Date(finished_ms).toISOString()}`);
+    if (statements) await printStatements(statements);
     const rss = peakRssMb(`sync-${name}`);
     const isolate = stack.edge.memoryPeak(`sync-${name}`);
     const [{ n: rows }] = await sql.unsafe(`select count(*)::int as n from ${scenario.table} where connection_id = $1`, [connection]);
     const copy = await copyRate(scenario.table, connection);
     const rate = rows / seconds;
-    const row = `| ${name} | ${rows.toLocaleString("en")} | ${wait.toFixed(1)} s | ${seconds.toFixed(1)} s (${total.toFixed(1)} s) | ${Math.round(rate).toLocaleString("en")} | ` +
+    const row = `| ${name} | ${cold ? "cold" : "warm"} | ${rows.toLocaleString("en")} | ${wait.toFixed(1)} s | ${seconds.toFixed(1)} s (${total.toFixed(1)} s) | ${Math.round(rate).toLocaleString("en")} | ` +
       `${Math.round(copy.perSecond).toLocaleString("en")} | ${(rate / copy.perSecond).toFixed(2)}x | ` +
       `${isolate ? `${(isolate.total / MB).toFixed(0)} MB (heap ${(isolate.heap / MB).toFixed(0)})` : "-"} | ${rss.toFixed(0)} MB |`;
     console.log(row);
     results.push(row);
-    runs.set(name, [...(runs.get(name) ?? []), { seconds, ratio: rate / copy.perSecond }]);
+    const mine = runs.get(name) ?? { cold: [], warm: [] };
+    mine[cold ? "cold" : "warm"].push({ seconds, ratio: rate / copy.perSecond });
+    runs.set(name, mine);
   }
 } finally {
   await sql.end();
   await stack.stop();
   await fakes.close();
 }
-console.log("\n| provider | rows | enqueue to claim | claim to success (enqueue to success) | rows/s (stack) | rows/s (COPY) | stack / COPY | worker peak memory (heap + external) | worker process peak RSS |");
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("\n| provider | run | rows | enqueue to claim | claim to success (enqueue to success) | rows/s (stack) | rows/s (COPY) | stack / COPY | worker peak memory (heap + external) | worker process peak RSS |");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of results) console.log(r);
-if (repeat > 1) {
+if (repeat > 1 || warmRuns > 0) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  console.log(`\n| provider | runs | claim to success (min, median, max) | stack / COPY (min, median, max) |`);
-  console.log("|---|---:|---|---|");
-  for (const [name, rs] of runs) {
+  const spread = (rs: Run[]) => {
+    if (!rs.length) return "- | -";
     const s = rs.map((r) => r.seconds), q = rs.map((r) => r.ratio);
-    console.log(`| ${name} | ${rs.length} | ${Math.min(...s).toFixed(1)}, ${median(s).toFixed(1)}, ${Math.max(...s).toFixed(1)} s | ` +
-      `${Math.min(...q).toFixed(2)}x, ${median(q).toFixed(2)}x, ${Math.max(...q).toFixed(2)}x |`);
-  }
+    return `${Math.min(...s).toFixed(1)}, ${median(s).toFixed(1)}, ${Math.max(...s).toFixed(1)} s | ` +
+      `${Math.min(...q).toFixed(2)}x, ${median(q).toFixed(2)}x, ${Math.max(...q).toFixed(2)}x`;
+  };
+  console.log(`\n| provider | runs (cold + warm) | cold: claim to success (min, median, max) | cold: stack / COPY | warm: claim to success | warm: stack / COPY |`);
+  console.log("|---|---:|---|---|---|---|");
+  for (const [name, { cold, warm }] of runs) console.log(`| ${name} | ${cold.length} + ${warm.length} | ${spread(cold)} | ${spread(warm)} |`);
 }

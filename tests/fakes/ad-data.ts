@@ -12,7 +12,7 @@
  *   book.rows("2026-10-01", "2026-10-07");   // what the API answers for a range
  *   book.truth();                            // every campaign-day, sorted
  */
-import { dateRange, hashInt, type Tenant } from "./fake.ts";
+import { dateRange, fnv, hashInt, type Tenant } from "./fake.ts";
 
 export interface AdCampaign {
   id: string;
@@ -43,11 +43,13 @@ export function adCampaigns(tenant: string, count: number, digits = 12): AdCampa
 
 /** One campaign's metrics on one day; a restated day (version > 0) has different numbers. */
 export function adMetrics(tenant: string, campaignId: string, date: string, version = 0): AdMetrics {
-  const key = `${tenant}/${campaignId}/${date}/${version}`;
-  const impressions = 200 + hashInt(`${key}/i`, 5000);
-  const clicks = Math.floor((impressions * (1 + hashInt(`${key}/c`, 8))) / 100);
-  const cents = clicks * (15 + hashInt(`${key}/s`, 300));
-  const conversions = hashInt(`${key}/v`, Math.floor(clicks / 4) + 1);
+  // hashInt(`${key}/i`, n) and so on, with the key hashed once (see fnv).
+  const key = fnv(`${tenant}/${campaignId}/${date}/${version}`);
+  const hash = (suffix: string, max: number) => (fnv(suffix, key) >>> 0) % max;
+  const impressions = 200 + hash("/i", 5000);
+  const clicks = Math.floor((impressions * (1 + hash("/c", 8))) / 100);
+  const cents = clicks * (15 + hash("/s", 300));
+  const conversions = hash("/v", Math.floor(clicks / 4) + 1);
   return { impressions, clicks, spend: cents / 100, conversions };
 }
 
@@ -90,6 +92,8 @@ export interface AdSpec {
 export class AdBook {
   /** How often each day was restated (absent: never). */
   #versions = new Map<string, number>();
+  /** `dates`, made once per change of `days` (every page asks for them). */
+  #dates: { days: number; start: string; list: string[] } | null = null;
 
   constructor(readonly tenant: string, readonly campaigns: AdCampaign[], public start: string, public days: number) {}
 
@@ -102,7 +106,10 @@ export class AdBook {
   }
 
   get dates(): string[] {
-    return dateRange(this.start, this.days);
+    if (this.#dates?.days !== this.days || this.#dates.start !== this.start) {
+      this.#dates = { days: this.days, start: this.start, list: dateRange(this.start, this.days) };
+    }
+    return this.#dates.list;
   }
 
   /** New days after the last one, and/or restated days. Returns the range the book now covers. */

@@ -119,9 +119,17 @@ export class Tenants<Data> {
 
 /** Deterministic pseudo-random integers from a string, so seeded data is the same every run. */
 export function hashInt(text: string, max: number): number {
-  let h = 2166136261;
+  return (fnv(text) >>> 0) % max;
+}
+
+/**
+ * The FNV-1a state after `text`, continuing from `from`: fnv(b, fnv(a)) is fnv(a + b),
+ * so hashes of one key with several suffixes share the key's work.
+ */
+export function fnv(text: string, from = 2166136261): number {
+  let h = from;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0) % max;
+  return h;
 }
 
 export function dateRange(start: string, days: number): string[] {

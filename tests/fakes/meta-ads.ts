@@ -52,19 +52,20 @@ function actions(day: AdDay) {
 }
 
 function render(day: AdDay, fields: string[]): Record<string, unknown> {
-  const full: Record<string, unknown> = {
-    campaign_id: day.campaign_id,
-    campaign_name: day.campaign_name,
-    impressions: String(day.impressions),
-    clicks: String(day.clicks),
-    // Meta drops trailing zeros: "5339.5", "12"
-    spend: String(day.spend),
-    actions: actions(day),
-  };
+  // The asked-for fields in the order asked, then the row's dates, which Meta always adds.
   const row: Record<string, unknown> = {};
-  for (const f of fields) if (f in full) row[f] = full[f];
-  // Meta always adds the row's dates.
-  return { ...row, date_start: day.date, date_stop: day.date };
+  for (const f of fields) {
+    if (f === "campaign_id") row.campaign_id = day.campaign_id;
+    else if (f === "campaign_name") row.campaign_name = day.campaign_name;
+    else if (f === "impressions") row.impressions = String(day.impressions);
+    else if (f === "clicks") row.clicks = String(day.clicks);
+    // Meta drops trailing zeros: "5339.5", "12"
+    else if (f === "spend") row.spend = String(day.spend);
+    else if (f === "actions") row.actions = actions(day);
+  }
+  row.date_start = day.date;
+  row.date_stop = day.date;
+  return row;
 }
 
 const encodeCursor = (offset: number) => btoa(`offset:${offset}`).replace(/=+$/, "");

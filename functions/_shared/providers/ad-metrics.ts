@@ -110,10 +110,8 @@ const num = (v: unknown) => {
   return Number.isFinite(n) ? n : 0;
 };
 
-const AD_COLUMNS = [
-  "connection_id", "owner_id", "provider", "account_id", "campaign_id", "campaign_name", "date",
-  "impressions", "clicks", "spend", "conversions", "currency",
-] as const;
+/** The columns a platform's rows fill; the connection's own (see `save`) are the same in every row. */
+const AD_COLUMNS = ["campaign_id", "campaign_name", "date", "impressions", "clicks", "spend", "conversions"] as const;
 
 /** The database's time, as fixed-width UTC text (so two compare as strings). */
 async function databaseTime(ctx: JobContext<unknown, unknown>): Promise<string> {
@@ -124,17 +122,20 @@ async function databaseTime(ctx: JobContext<unknown, unknown>): Promise<string> 
 function save(ctx: JobContext<unknown, unknown>, source: AdSource, writer: RowWriter, rows: AdRow[]): Promise<void> {
   const { id, owner_id } = ctx.connection;
   const records: CopyValue[][] = rows.map((r) => [
-    id, owner_id, source.provider, source.accountId, String(r.campaign_id), r.campaign_name ?? null, r.date,
-    Math.round(num(r.impressions)), Math.round(num(r.clicks)), num(r.spend), num(r.conversions), source.currency ?? null,
+    String(r.campaign_id), r.campaign_name ?? null, r.date,
+    Math.round(num(r.impressions)), Math.round(num(r.clicks)), num(r.spend), num(r.conversions),
   ]);
   return writer.write(
-    () => copyRows(ctx.sql, "synced.ad_metrics_daily", AD_COLUMNS, records),
+    () =>
+      copyRows(ctx.sql, "synced.ad_metrics_daily", AD_COLUMNS, records, {
+        connection_id: id, owner_id, provider: source.provider, account_id: source.accountId, currency: source.currency ?? null,
+      }),
     async () => {
       await ctx.sql`
-        insert into synced.ad_metrics_daily (${ctx.sql(AD_COLUMNS)})
-        select r.* from jsonb_to_recordset(${ctx.sql.json(recordsOf(AD_COLUMNS, records) as never)}) as r (
-          connection_id uuid, owner_id uuid, provider text, account_id text, campaign_id text, campaign_name text,
-          date date, impressions bigint, clicks bigint, spend numeric, conversions numeric, currency text
+        insert into synced.ad_metrics_daily (${ctx.sql(["connection_id", "owner_id", "provider", "account_id", "currency", ...AD_COLUMNS])})
+        select ${id}, ${owner_id}, ${source.provider}, ${source.accountId}, ${source.currency ?? null}, r.*
+        from jsonb_to_recordset(${ctx.sql.json(recordsOf(AD_COLUMNS, records) as never)}) as r (
+          campaign_id text, campaign_name text, date date, impressions bigint, clicks bigint, spend numeric, conversions numeric
         )
         on conflict (connection_id, account_id, campaign_id, date) do update set
           campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks,
@@ -142,6 +143,22 @@ function save(ctx: JobContext<unknown, unknown>, source: AdSource, writer: RowWr
       `;
     },
   );
+}
+
+/**
+ * The first and last date from `start` to `end` that hold rows of this account as the
+ * run begins (nulls when none do). Only a slice that overlaps them can leave rows
+ * behind: every other row in its dates is one this run writes. One scan of the
+ * connection's rows per run spares the same scan at the end of every slice of a
+ * backfill into new dates. Rows of a killed run of the same job count as stored,
+ * so a resumed run still sweeps after it.
+ */
+async function storedDates(ctx: JobContext<unknown, unknown>, source: AdSource, start: string, end: string) {
+  const [{ first, last }] = await ctx.sql`
+    select min(date)::text as first, max(date)::text as last from synced.ad_metrics_daily
+    where connection_id = ${ctx.connection.id} and account_id = ${source.accountId} and date between ${start} and ${end}
+  `;
+  return { first: first as string | null, last: last as string | null };
 }
 
 /** Removes the slice's rows written before `since` (all of them when the slice wrote none). */
@@ -230,6 +247,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   // platform finds too large is split before anything past it is asked for).
   let current = slice(c.next, c.page ?? null);
   let ahead: SliceReader | null = null;
+  const stored = ctx.job.dry_run ? null : await storedDates(ctx, source, c.next, c.end);
   const behind = new WriteBehind(2, 100);
   const writer = new RowWriter();
   try {
@@ -274,7 +292,9 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
         await write;
         // Platforms leave out campaign-days without traffic: a day restated to nothing
         // must not keep its old numbers. What the slice did not send again goes.
-        if (sliceDone && !ctx.job.dry_run) await forgetUnsent(ctx, source, sliceStart, end, since);
+        if (sliceDone && stored?.first && sliceStart <= stored.last! && end >= stored.first) {
+          await forgetUnsent(ctx, source, sliceStart, end, since);
+        }
         const daysDone = daysIn(after.start, addDays(after.next, -1));
         return {
           cursor: after,

@@ -201,8 +201,10 @@ function toRows(ctx: Ctx, c: Cursor, cells: unknown[][]): SheetRow[] {
 async function save(ctx: Ctx, writer: RowWriter, rows: SheetRow[]) {
   const { id, owner_id, account } = ctx.connection;
   await writer.write(
-    () => copyRows(ctx.sql, "synced.sheet_rows", ["connection_id", "owner_id", "sheet", "row_key", "row_number", "data"],
-      rows.map((r) => [id, owner_id, account.sheet, r.row_key, r.row_number, r.data])),
+    () =>
+      copyRows(ctx.sql, "synced.sheet_rows", ["row_key", "row_number", "data"], rows.map((r) => [r.row_key, r.row_number, r.data]), {
+        connection_id: id, owner_id, sheet: account.sheet,
+      }),
     async () => {
       await ctx.sql`
         insert into synced.sheet_rows (connection_id, owner_id, sheet, row_key, row_number, data, synced_at)

@@ -117,9 +117,14 @@ const num = (v: unknown) => {
   return Number.isFinite(n) ? n : 0;
 };
 
-export function toRow(row: Record<string, any>, conversionTypes: string[]): AdRow {
-  const counted = new Set(conversionTypes);
-  const actions = Array.isArray(row.actions) ? row.actions as { action_type?: string; value?: unknown }[] : [];
+/** `counted`: the action types the account counts as conversions. */
+export function toRow(row: Record<string, any>, counted: ReadonlySet<string>): AdRow {
+  let conversions = 0;
+  if (Array.isArray(row.actions)) {
+    for (const a of row.actions as { action_type?: string; value?: unknown }[]) {
+      if (counted.has(String(a?.action_type))) conversions += num(a?.value);
+    }
+  }
   return {
     campaign_id: String(row.campaign_id),
     campaign_name: row.campaign_name ?? null,
@@ -127,7 +132,7 @@ export function toRow(row: Record<string, any>, conversionTypes: string[]): AdRo
     impressions: row.impressions ?? 0,
     clicks: row.clicks ?? 0,
     spend: row.spend ?? 0,
-    conversions: actions.filter((a) => counted.has(String(a.action_type))).reduce((sum, a) => sum + num(a.value), 0),
+    conversions,
   };
 }
 
@@ -174,7 +179,8 @@ async function requestPage(ctx: Ctx, start: string, end: string, after: unknown)
   const res = await ctx.fetch(url);
   const body = await responseJson(res, "Meta insights") as { data?: Record<string, any>[]; paging?: Record<string, any>; error?: unknown };
   if (!res.ok || body?.error) await throwMetaError(ctx, res, body);
-  const rows = (body.data ?? []).map((r) => toRow(r, ctx.connection.account.conversion_action_types));
+  const counted = new Set(ctx.connection.account.conversion_action_types);
+  const rows = (body.data ?? []).map((r) => toRow(r, counted));
   return { rows, next: nextCursor(body.paging) };
 }
 

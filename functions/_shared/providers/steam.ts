@@ -75,9 +75,9 @@ async function call(ctx: Ctx, method: string, query: Record<string, string>): Pr
 /** A number as Steam sends it (a decimal string, a number, or nothing), as text Postgres casts exactly. */
 const asText = (v: unknown) => (v === undefined || v === null || v === "" ? null : String(v));
 
-/** The synced.steam_sales columns save writes, in the order it gives them. */
+/** The synced.steam_sales columns of a sale, in the order saleRow gives them (save adds the connection's). */
 const SALE_COLUMNS = [
-  "connection_id", "owner_id", "date", "line_item_type", "partner_id", "package_id", "bundle_id", "app_id", "country_code", "platform", "currency",
+  "date", "line_item_type", "partner_id", "package_id", "bundle_id", "app_id", "country_code", "platform", "currency",
   "base_price", "sale_price", "gross_units_sold", "gross_units_returned", "gross_units_activated", "net_units_sold",
   "gross_sales_usd", "gross_returns_usd", "net_tax_usd", "net_sales_usd",
 ] as const;
@@ -108,14 +108,14 @@ function saleRow(r: Record<string, unknown>): CopyValue[] {
 
 async function save(ctx: Ctx, writer: RowWriter, results: Record<string, unknown>[]) {
   const { id, owner_id } = ctx.connection;
-  const rows = results.map((r) => [id, owner_id, ...saleRow(r)]);
+  const rows = results.map(saleRow);
   await writer.write(
-    () => copyRows(ctx.sql, "synced.steam_sales", SALE_COLUMNS, rows),
+    () => copyRows(ctx.sql, "synced.steam_sales", SALE_COLUMNS, rows, { connection_id: id, owner_id }),
     async () => {
       await ctx.sql`
-        insert into synced.steam_sales (${ctx.sql(SALE_COLUMNS)})
-        select r.* from jsonb_to_recordset(${ctx.sql.json(recordsOf(SALE_COLUMNS, rows) as never)}) as r (
-          connection_id uuid, owner_id uuid, date date, line_item_type text, partner_id bigint, package_id bigint, bundle_id bigint, app_id bigint,
+        insert into synced.steam_sales (${ctx.sql(["connection_id", "owner_id", ...SALE_COLUMNS])})
+        select ${id}, ${owner_id}, r.* from jsonb_to_recordset(${ctx.sql.json(recordsOf(SALE_COLUMNS, rows) as never)}) as r (
+          date date, line_item_type text, partner_id bigint, package_id bigint, bundle_id bigint, app_id bigint,
           country_code text, platform text, currency text, base_price numeric, sale_price numeric,
           gross_units_sold bigint, gross_units_returned bigint, gross_units_activated bigint, net_units_sold bigint,
           gross_sales_usd numeric, gross_returns_usd numeric, net_tax_usd numeric, net_sales_usd numeric
