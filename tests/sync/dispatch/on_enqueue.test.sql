@@ -1,8 +1,9 @@
--- Enqueueing wakes each provider's worker once per transaction, however many jobs.
+-- Enqueueing wakes each provider once per transaction, however many statements: the
+-- first statement that enqueues for it wakes a worker per job runnable then (fan_out.test.sql).
 begin;
 create extension if not exists pgtap with schema extensions;
 \ir ../_fixtures.sql
-select plan(3);
+select plan(4);
 
 update vault.secrets set name = name || '-saved-' || id where name in ('tributary_project_url', 'tributary_worker_secret');
 select vault.create_secret('http://127.0.0.1:9', 'tributary_project_url');
@@ -19,8 +20,10 @@ select is((select count(*)::int from net.http_request_queue where id > :'before'
 select coalesce(max(id), 0) as before from net.http_request_queue \gset
 insert into sync.jobs (owner_id, connection_id, provider)
 select :'owner', pg_temp.make_connection(:'owner', p), p from (values (:'first'), (:'second'), (:'second')) v (p);
-select is((select count(*)::int from net.http_request_queue where id > :'before'), 1,
-  'the first provider was woken already in this transaction; the second now');
+select is((select count(*)::int from net.http_request_queue where id > :'before' and url like '%/sync-' || :'second'), 2,
+  'the second provider now, a worker for each of its two jobs');
+select is((select count(*)::int from net.http_request_queue where id > :'before' and url like '%/sync-' || :'first'), 0,
+  'the first provider was woken already in this transaction');
 
 select sync.pause('quiet');
 select coalesce(max(id), 0) as before from net.http_request_queue \gset
