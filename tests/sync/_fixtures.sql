@@ -32,3 +32,12 @@ language sql as $$
     'app_metadata', case when app_role is null then '{}'::jsonb else jsonb_build_object('role', app_role) end)::text, true);
   select set_config('role', 'authenticated', true);
 $$;
+
+-- The dispatch tests' own Vault secrets (rolled back with the test); any set before are
+-- renamed out of the way.
+create function pg_temp.use_test_dispatch_secrets() returns void
+language sql as $$
+  update vault.secrets set name = name || '-saved-' || id where name in ('tributary_project_url', 'tributary_worker_secret');
+  select vault.create_secret('http://127.0.0.1:9', 'tributary_project_url');
+  select vault.create_secret('worker-secret-for-test', 'tributary_worker_secret');
+$$;

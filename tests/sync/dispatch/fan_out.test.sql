@@ -5,9 +5,7 @@ create extension if not exists pgtap with schema extensions;
 \ir ../_fixtures.sql
 select plan(6);
 
-update vault.secrets set name = name || '-saved-' || id where name in ('tributary_project_url', 'tributary_worker_secret');
-select vault.create_secret('http://127.0.0.1:9', 'tributary_project_url');
-select vault.create_secret('worker-secret-for-test', 'tributary_worker_secret');
+select pg_temp.use_test_dispatch_secrets();
 
 -- Capped at 2, with 5 jobs queued.
 select pg_temp.make_provider(cap => 2) as capped \gset
