@@ -48,6 +48,23 @@ test("row writer: COPY carries tabs, newlines, backslashes, quotes, unicode, nul
   }
 });
 
+test("row writer: columns fixed for the whole COPY lead every row, escaped like the rest", async () => {
+  const t = await scratchTable();
+  try {
+    await copyRows(t.sql, t.table, ["id", "amount"], [[1, 1.5], [2, null], [3, "-7"]], { label: "same\tfor all\\", data: { k: "v\n" } });
+    await copyRows(t.sql, t.table, ["id"], [[4]], { label: null, amount: 0 });
+    const fixed = { label: "same\tfor all\\", data: { k: "v\n" } };
+    assert.deepEqual(await t.rows(), [
+      { id: 1, amount: "1.5", ...fixed },
+      { id: 2, amount: null, ...fixed },
+      { id: 3, amount: "-7", ...fixed },
+      { id: 4, label: null, amount: "0", data: null },
+    ]);
+  } finally {
+    await t.drop();
+  }
+});
+
 test("row writer: copies while the rows are new, upserts from the first conflict on, and stores each row once", async () => {
   const t = await scratchTable();
   try {
