@@ -71,7 +71,7 @@ function peakRssMb(functionName: string): number {
 }
 
 /**
- * The same rows through a raw COPY: exported to a file on the database host, deleted,
+ * The same rows through a raw COPY: exported to a file on the database host, then deleted
  * and COPYed back in from that file, server-side, so COPY pays no client transfer at all.
  */
 async function copyRate(table: string, connections: string[]): Promise<{ rows: number; perSecond: number }> {
@@ -105,29 +105,36 @@ async function printStatements(n: number) {
   for (const q of top) console.log(`  ${String(q.ms).padStart(6)} ms ${String(q.calls).padStart(6)} calls ${String(q.rows).padStart(7)} rows  ${q.query}`);
 }
 
-/**
- * Lets the database finish what the run and its COPY left behind before the next run is
- * timed, on the same two cores: follow-up jobs run, the rows the COPY step deleted (a million for the sheet)
- * are vacuumed, and Realtime's walsender decodes the WAL of the COPY step's delete and
- * load (it reads all WAL, whatever the publication holds). After the sheet, that decoding
- * alone took 4 s of CPU inside the next provider's run and slowed it by a third.
- */
-async function settle(table: string) {
-  // Follow-up jobs (Spotify's listening summary, the ad totals) finish first.
+/** Polls `done` every 100 ms, for at most a minute; false when the minute ran out. */
+async function within60s(done: () => Promise<boolean>): Promise<boolean> {
   for (let waited = 0; waited < 60_000; waited += 100) {
-    const [{ open }] = await sql`select exists (select from sync.jobs where status in ('queued', 'running')) as open`;
-    if (!open) break;
+    if (await done()) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
+  return false;
+}
+
+/**
+ * Lets the database finish what the run and its COPY left behind before the next run is
+ * timed, on the same two cores: follow-up jobs (Spotify's listening summary, the ad
+ * totals) run, the rows the COPY step deleted (a million for the sheet) are vacuumed,
+ * and Realtime's walsender decodes the WAL of the COPY step's deletes and loads (it
+ * reads all WAL, whatever the publication holds). After the sheet, that decoding alone
+ * took 4 s of CPU inside the next provider's run and slowed it by a third.
+ */
+async function settle(table: string) {
+  await within60s(async () => {
+    const [{ open }] = await sql`select exists (select from sync.jobs where status in ('queued', 'running')) as open`;
+    return !open;
+  });
   await sql.unsafe(`vacuum ${table}`);
   await sql.unsafe("checkpoint");
   const [{ lsn }] = await sql`select pg_current_wal_lsn()::text as lsn`;
-  for (let waited = 0; waited < 60_000; waited += 100) {
+  const caughtUp = await within60s(async () => {
     const [{ behind }] = await sql`select coalesce(bool_or(sent_lsn < ${lsn}::pg_lsn), false) as behind from pg_stat_replication`;
-    if (!behind) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  console.warn("  (Realtime's walsender is still behind after 60 s; timing the next run anyway)");
+    return !behind;
+  });
+  if (!caughtUp) console.warn("  (Realtime's walsender is still behind after 60 s; timing the next run anyway)");
 }
 
 const results: string[] = [];
