@@ -370,6 +370,17 @@ export type Database = {
         Args: { "cursor"?: Json; "job_id": string; "lease_token": string; "stats"?: Json };
         Returns: boolean;
       };
+      "complete_and_chain": {
+        Args: {
+          "cursor": Json;
+          "follow_up": string;
+          "follow_up_params"?: Json;
+          "job_id": string;
+          "lease_token": string;
+          "stats": Json;
+        };
+        Returns: boolean;
+      };
       "complete_many": {
         Args: { "cursors"?: (Json)[]; "job_ids": (string)[]; "lease_tokens": (string)[]; "stats"?: Json };
         Returns: string[];

@@ -2,7 +2,8 @@
  * The worker runtime every sync-<provider> function runs on.
  *
  * One request (from sync.dispatch, or an operator with the service_role key):
- *   1. claim up to max_jobs jobs of this provider (sync.claim: a lease per job);
+ *   1. claim up to max_jobs jobs of this provider (sync.claim: a lease per job), and
+ *      again after them, until none is runnable or the time budget is spent;
  *   2. for each, load the connection and its credentials from Vault, validate both with
  *      the provider's zod schemas, and run the provider's chunks, checkpointing after
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
@@ -89,9 +90,13 @@ async function runJob<A, C>(
   const onUnload = () => void sql`select sync.release(${job.id}, ${job.lease_token})`.catch(() => {});
   addEventListener("beforeunload", onUnload);
   try {
+    // The credentials come in the same round trip: a small job is mostly round trips.
     const [connection] = await sql`
-      select id, owner_id, account, high_watermark, lookback_days, credentials_secret_id
-      from sync.connections where id = ${job.connection_id}
+      select c.id, c.owner_id, c.account, c.high_watermark, c.lookback_days, c.credentials_secret_id,
+             s.decrypted_secret
+      from sync.connections c
+      left join vault.decrypted_secrets s on s.id = c.credentials_secret_id
+      where c.id = ${job.connection_id}
     `;
     if (!connection) throw new Permanent("the connection was deleted");
     if (!provider.kinds.includes(job.kind)) {
@@ -103,13 +108,10 @@ async function runJob<A, C>(
       if (!parsed.success) throw new Permanent(`the job's params are invalid (${zodIssues(parsed.error, "params")})`);
       job.params = parsed.data as Record<string, unknown>;
     }
-    const [secret] = connection.credentials_secret_id
-      ? await sql`select decrypted_secret from vault.decrypted_secrets where id = ${connection.credentials_secret_id}`
-      : [];
     let account: A, credentials: C;
     try {
       account = provider.account.parse(connection.account);
-      credentials = provider.credentials.parse(secret ? JSON.parse(secret.decrypted_secret) : {});
+      credentials = provider.credentials.parse(connection.decrypted_secret ? JSON.parse(connection.decrypted_secret) : {});
     } catch (e) {
       throw new Permanent(`the connection's settings are invalid (${describe(e)}); update the connection`);
     }
@@ -176,13 +178,11 @@ async function runJob<A, C>(
       const chunkFields = { ...fields, chunk: chunkNo, duration_ms: Math.round(performance.now() - started) };
       if (chunk.done) {
         const next = job.dry_run ? null : provider.followUp?.(job.kind) ?? null;
-        const ok = await sql.begin(async (tx) => {
-          const [{ ok }] = await tx`
-            select sync.complete(${job.id}, ${job.lease_token}, ${tx.json((chunk.stats ?? {}) as never)}, ${tx.json(chunk.cursor as never)}) as ok
-          `;
-          if (ok && next) await tx`select sync.enqueue(${job.connection_id}, ${next}, ${tx.json({ after_job: job.id })})`;
-          return ok as boolean;
-        });
+        // Atomic: the follow-up exists if and only if the completion went through.
+        const [{ ok }] = await sql<{ ok: boolean }[]>`
+          select sync.complete_and_chain(${job.id}, ${job.lease_token}, ${sql.json((chunk.stats ?? {}) as never)},
+                                         ${sql.json(chunk.cursor as never)}, ${next}, ${sql.json({ after_job: job.id })}) as ok
+        `;
         log("info", ok ? "job succeeded" : "job was taken away before completing", { ...chunkFields, follow_up: next });
         return ok ? "succeeded" : "stopped";
       }
@@ -265,17 +265,34 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
     const budgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_BUDGET_MS") ?? options.budgetMs ?? DEFAULT_BUDGET_MS);
     const deadline = Date.now() + budgetMs;
     const sql = db();
-    const jobs = await sql<(Job & { lease_token: string })[]>`
-      select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
-    `;
-    const result = { claimed: jobs.length, succeeded: 0, failed: 0, yielded: 0 };
-    for (const job of jobs) {
-      const outcome = await runJob(provider, job, deadline);
-      if (outcome === "succeeded") result.succeeded++;
-      else if (outcome === "failed") result.failed++;
-      else if (outcome === "yielded") result.yielded++;
+    const result = { claimed: 0, succeeded: 0, failed: 0, yielded: 0 };
+    // Claim again until nothing is runnable or the budget is spent. A wake-up is a round
+    // trip through pg_net and the gateway, and a claim is one statement: for small jobs
+    // (a Spotify sync writes at most 50 rows) the wake-up cost more than the job.
+    while (Date.now() < deadline) {
+      const jobs = await sql<(Job & { lease_token: string })[]>`
+        select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
+      `;
+      if (jobs.length === 0) break;
+      // Found work: wake help for whatever else is runnable, once per invocation. Enqueueing
+      // many jobs in one transaction woke workers for the first of them only, and the
+      // loop below would run the rest one by one.
+      if (result.claimed === 0) await sql`select sync.dispatch(${provider.name})`;
+      result.claimed += jobs.length;
+      for (const job of jobs) {
+        if (Date.now() >= deadline) {
+          // Claimed in the batch but never started: hand it straight back.
+          await sql`select sync.release(${job.id}, ${job.lease_token})`;
+          result.yielded++;
+          continue;
+        }
+        const outcome = await runJob(provider, job, deadline);
+        if (outcome === "succeeded") result.succeeded++;
+        else if (outcome === "failed") result.failed++;
+        else if (outcome === "yielded") result.yielded++;
+      }
     }
-    if (jobs.length > 0) await wakeAgain(provider.name);
+    if (result.claimed > 0) await wakeAgain(provider.name);
     return json(result);
   });
 }

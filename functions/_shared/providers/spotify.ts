@@ -111,21 +111,21 @@ async function save(ctx: Ctx, items: Record<string, any>[]) {
     });
   }
   const plays = items.map((i) => ({ played_at: i.played_at, track_id: i.track.id, context: i.context ?? null }));
-  await ctx.sql.begin(async (tx) => {
-    await tx`
+  // One statement (so atomic, and one round trip): tracks first, then the plays.
+  const sql = ctx.sql;
+  await sql`
+    with tracks as (
       insert into synced.spotify_tracks (connection_id, owner_id, track_id, name, artists, album, duration_ms)
       select ${ctx.connection.id}, ${ctx.connection.owner_id}, t.track_id, t.name, t.artists, t.album, t.duration_ms
-      from jsonb_to_recordset(${tx.json([...tracks.values()] as never)}) as t (track_id text, name text, artists jsonb, album jsonb, duration_ms integer)
+      from jsonb_to_recordset(${sql.json([...tracks.values()] as never)}) as t (track_id text, name text, artists jsonb, album jsonb, duration_ms integer)
       on conflict (connection_id, track_id) do update set
         name = excluded.name, artists = excluded.artists, album = excluded.album, duration_ms = excluded.duration_ms, synced_at = now()
-    `;
-    await tx`
-      insert into synced.spotify_plays (connection_id, owner_id, played_at, track_id, context)
-      select ${ctx.connection.id}, ${ctx.connection.owner_id}, p.played_at, p.track_id, p.context
-      from jsonb_to_recordset(${tx.json(plays as never)}) as p (played_at timestamptz, track_id text, context jsonb)
-      on conflict (connection_id, played_at, track_id) do nothing
-    `;
-  });
+    )
+    insert into synced.spotify_plays (connection_id, owner_id, played_at, track_id, context)
+    select ${ctx.connection.id}, ${ctx.connection.owner_id}, p.played_at, p.track_id, p.context
+    from jsonb_to_recordset(${sql.json(plays as never)}) as p (played_at timestamptz, track_id text, context jsonb)
+    on conflict (connection_id, played_at, track_id) do nothing
+  `;
 }
 
 async function* dailySummary(ctx: Ctx): AsyncGenerator<Chunk> {
