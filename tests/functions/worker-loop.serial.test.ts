@@ -1,0 +1,74 @@
+/**
+ * One worker invocation claims again after its jobs until nothing is runnable, and the
+ * follow-ups its jobs chain are among what it claims: no wake-up per job.
+ *
+ * Serial: any other file's Spotify job, or its wake-up, could take a job of this one.
+ */
+import assert from "node:assert/strict";
+import { fake } from "../support/fakes.ts";
+import { connect } from "../support/providers.ts";
+import { closeClient } from "../support/realtime.ts";
+import { apiUrl, createUser, db, serviceRoleKey } from "../support/stack.ts";
+
+/**
+ * pg_cron's tick dispatches at second 0 of each minute, and a worker it woke could claim a
+ * job of this test. The invocation takes well under a second: start it clear of the tick.
+ */
+async function clearOfTheTick() {
+  while (true) {
+    const second = new Date().getUTCSeconds();
+    if (second >= 2 && second <= 50) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+Deno.test({
+  name: "worker loop: one invocation runs every runnable job and the follow-ups they chain",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const sql = db();
+    const user = await createUser(sql);
+    try {
+      const connections: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const refresh_token = `AQloop${crypto.randomUUID().replaceAll("-", "")}`;
+        await fake("spotify", `loop-${crypto.randomUUID()}`).seed({ refresh_token, plays: 5 });
+        connections.push(await connect(user, "spotify", {}, { refresh_token }));
+      }
+      // Enqueued for later, so the enqueue wakes nobody, then made due by hand.
+      const jobs = await sql.begin(async (tx) => {
+        const ids: string[] = [];
+        for (const c of connections) {
+          const [{ id }] = await tx`select sync.enqueue(${c}, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id`;
+          ids.push(id);
+        }
+        return ids;
+      });
+      await clearOfTheTick();
+      await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
+      // max_jobs 3 takes the three at once, so its first claim leaves nothing to wake help for.
+      const res = await fetch(`${apiUrl}/functions/v1/sync-spotify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ max_jobs: 3 }),
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
+        "the three syncs, then the three daily summaries they chained, in one invocation");
+
+      const kinds = await sql`
+        select kind, status from sync.jobs where connection_id = any(${connections}) order by kind, status
+      `;
+      assert.deepEqual(kinds.map((k) => `${k.kind} ${k.status}`), [
+        ...Array(3).fill("daily-summary succeeded"),
+        ...Array(3).fill("incremental succeeded"),
+      ]);
+      const [{ plays }] = await sql`select count(*)::int as plays from synced.spotify_plays where connection_id = any(${connections})`;
+      assert.equal(plays, 15);
+    } finally {
+      await closeClient(user.client);
+      await sql.end();
+    }
+  },
+});
