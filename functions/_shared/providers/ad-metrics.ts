@@ -13,12 +13,13 @@
  * token within the slice: a run resumes at the page it stopped on. A platform that says
  * a slice holds too much data throws SplitRange, and the slice is halved.
  *
- * Pages flow through three steps at once: the next page is read from the platform while
- * this one and the one before it are written (write-behind.ts), and checkpoints follow
- * the writes in page order, so the cursor never passes a row that is not stored. Rows
- * go in by COPY while they are new (row-writer.ts). At a crash the pages past the last
- * checkpoint (two being written, one read ahead) are read again, and written onto the
- * same natural keys.
+ * Pages flow through three steps at once: the next pages are read from the platform while
+ * earlier ones are written, two batches at a time, the pages that come meanwhile going
+ * together in the next batch (write-behind.ts); checkpoints follow the writes in page
+ * order, so the cursor never passes a row that is not stored. Rows go in by COPY while
+ * they are new (row-writer.ts). At a crash the pages past the last checkpoint (at most
+ * PAGES_UNSTORED being written or waiting to be, and those read ahead) are read again,
+ * and written onto the same natural keys.
  */
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
@@ -26,7 +27,7 @@ import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
 import { type CopyValue, copyRows, recordsOf, RowWriter } from "./row-writer.ts";
 import { startedAhead } from "./upstream.ts";
-import { WriteBehind } from "./write-behind.ts";
+import { WriteBatcher, WriteBehind } from "./write-behind.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
 
@@ -184,6 +185,11 @@ async function* refreshTotals(ctx: JobContext<unknown, unknown>): AsyncGenerator
 
 /** How many pages a slice read in advance may hold before they are used. */
 const AHEAD_PAGES = 16;
+/**
+ * Pages read but not yet stored: two batches being written, and the pages waiting to go
+ * together in the next (write-behind.ts). A crash reads them again.
+ */
+const PAGES_UNSTORED = 8;
 
 /**
  * One slice's pages, in order. A page can be asked for only once the one before it has
@@ -248,8 +254,9 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   let current = slice(c.next, c.page ?? null);
   let ahead: SliceReader | null = null;
   const stored = ctx.job.dry_run ? null : await storedDates(ctx, source, c.next, c.end);
-  const behind = new WriteBehind(2, 100);
+  const behind = new WriteBehind(PAGES_UNSTORED, 100);
   const writer = new RowWriter();
+  const batches = new WriteBatcher<AdRow>((rows) => save(ctx, source, writer, rows), 2);
   try {
     while (current) {
       const end = current.end;
@@ -286,7 +293,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
         ahead = null;
       }
       // This page is written while the next ones are read.
-      const write = writes ? startedAhead(save(ctx, source, writer, page.rows)) : null;
+      const write = writes ? startedAhead(batches.add(page.rows)) : null;
       const after = { ...c };
       behind.add(write, async (): Promise<Chunk> => {
         await write;

@@ -6,9 +6,10 @@
  * never pass a row that is not stored, so a page's checkpoint waits for its own write,
  * and checkpoints go in page order.
  *
- * Up to `maxWrites` writes are in flight. A page with nothing to write (Steam's empty
- * end-of-date page, an empty ad slice) does not take a place, so it cannot make the
- * loop wait for the write before it.
+ * Up to `maxUnstored` pages are written or waiting to be (see WriteBatcher below for
+ * pages written together). A page with nothing to write (Steam's empty end-of-date page,
+ * an empty ad slice) does not take a place, so it cannot make the loop wait for the
+ * write before it.
  *
  * When several pages are ready at once, each page's checkpoint function still runs, in
  * page order: an ad slice's clean-up must not be skipped. Only the newest result is
@@ -18,7 +19,7 @@
  * for each would cost more than the progress bar gains.
  *
  * At a crash, the pages past the last checkpoint are read again: the pages stored since
- * it (at most `minIntervalMs` of them), at most `maxWrites` being written, the pages
+ * it (at most `minIntervalMs` of them), at most `maxUnstored` not stored yet, the pages
  * read ahead, and the empty pages between them.
  */
 import type { Chunk } from "../provider.ts";
@@ -38,7 +39,7 @@ export class WriteBehind {
    * `minIntervalMs` spaces the checkpoints yielded: a page stored sooner after the last
    * one is covered by the next checkpoint instead of one of its own.
    */
-  constructor(private readonly maxWrites = 2, private readonly minIntervalMs = 0) {}
+  constructor(private readonly maxUnstored = 2, private readonly minIntervalMs = 0) {}
 
   /**
    * Adds a page that was read: its write, already started (null when it writes
@@ -52,11 +53,11 @@ export class WriteBehind {
   }
 
   /**
-   * The checkpoint to yield now, or null. It waits only while `maxWrites` writes are in
-   * flight; pages whose writes are already stored are checkpointed straight away.
+   * The checkpoint to yield now, or null. It waits only while `maxUnstored` pages are not
+   * stored; pages whose writes are already stored are checkpointed straight away.
    */
   async due(): Promise<Chunk | null> {
-    await this.#take(() => this.#pages[0].settled || this.#inFlight() >= this.maxWrites);
+    await this.#take(() => this.#pages[0].settled || this.#unstored() >= this.maxUnstored);
     if (performance.now() - this.#yieldedAt < this.minIntervalMs) return null;
     return this.#release();
   }
@@ -78,7 +79,48 @@ export class WriteBehind {
     return newest;
   }
 
-  #inFlight(): number {
+  #unstored(): number {
     return this.#pages.filter((p) => !p.settled).length;
+  }
+}
+
+/**
+ * Rows written in batches: at most `maxWrites` writes in flight, and the pages that come
+ * while they are all busy go out together in the next one. The batches grow only when
+ * the database is the slower side, which is when their size pays: 73,000 rows in COPYs
+ * of 500, two at a time, took the database 1.15 to 1.35 s of CPU, and in COPYs of 2,000
+ * 1.06 to 1.20 s. With the database keeping up, each page is still written at once.
+ *
+ * `add` resolves when the batch holding the rows is stored, and rejects when it fails.
+ * Rows keep their order: a batch holds the pages added since the one before it started.
+ */
+export class WriteBatcher<Row> {
+  #inFlight = 0;
+  #waiting: { rows: Row[]; stored: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+
+  constructor(private readonly write: (rows: Row[]) => Promise<void>, private readonly maxWrites = 2) {}
+
+  add(rows: readonly Row[]): Promise<void> {
+    if (this.#inFlight < this.maxWrites) return this.#start([...rows]);
+    if (!this.#waiting) {
+      let resolve!: () => void, reject!: (e: unknown) => void;
+      const stored = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.#waiting = { rows: [], stored, resolve, reject };
+    }
+    for (const row of rows) this.#waiting.rows.push(row);
+    return this.#waiting.stored;
+  }
+
+  #start(rows: Row[]): Promise<void> {
+    this.#inFlight++;
+    const stored = this.write(rows);
+    const next = () => {
+      this.#inFlight--;
+      const waiting = this.#waiting;
+      this.#waiting = null;
+      if (waiting) this.#start(waiting.rows).then(waiting.resolve, waiting.reject);
+    };
+    stored.then(next, next);
+    return stored;
   }
 }
