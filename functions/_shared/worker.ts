@@ -7,9 +7,11 @@
  *   2. for each, load the connection and its credentials from Vault, validate both with
  *      the provider's zod schemas, and run the provider's chunks, checkpointing after
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
- *   3. finish with sync.complete, or sync.fail classified by the error (rate limit,
- *      retryable, permanent), or, when the time budget is spent, sync.release;
- *   4. wake itself again (sync.dispatch) while runnable work remains.
+ *   3. finish with sync.complete_and_chain (the completion and the provider's follow-up
+ *      job), or sync.fail classified by the error (rate limit, retryable, permanent),
+ *      or, when the time budget is spent, sync.release;
+ *   4. dispatch at its first claim, so that other workers take the jobs beyond its own,
+ *      and again at the end if runnable work remains (the budget ran out).
  *
  * Logs are one JSON object per line with job, provider, attempt, chunk and duration,
  * never a credential.

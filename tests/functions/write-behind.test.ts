@@ -176,3 +176,15 @@ Deno.test("write batcher: a failed batch fails each of its pages, and later page
   calls.at(-1)!.write.finish();
   await fourth;
 });
+
+Deno.test("write batcher: a write that throws before it starts fails its pages and frees its place", async () => {
+  const written: number[][] = [];
+  const batcher = new WriteBatcher<number>((rows) => {
+    if (rows.includes(0)) throw new Error("bad row");
+    written.push(rows);
+    return Promise.resolve();
+  }, 1);
+  await assert.rejects(batcher.add([0]), /bad row/);
+  await batcher.add([1]);
+  assert.deepEqual(written, [[1]], "the next page was written at once: the failed write holds no place");
+});

@@ -113,7 +113,13 @@ export class WriteBatcher<Row> {
 
   #start(rows: Row[]): Promise<void> {
     this.#inFlight++;
-    const stored = this.write(rows);
+    let stored: Promise<void>;
+    try {
+      stored = this.write(rows);
+    } catch (e) {
+      // A write that throws before it starts still frees its place and fails its pages.
+      stored = Promise.reject(e);
+    }
     const next = () => {
       this.#inFlight--;
       const waiting = this.#waiting;
