@@ -3,7 +3,7 @@
  *
  * One request (from sync.dispatch, or an operator with the service_role key):
  *   1. claim up to max_jobs jobs of this provider (sync.claim: a lease per job), and
- *      again after them, until none is runnable or the time budget is spent;
+ *      again after them, until none is runnable or the time or CPU budget is spent;
  *   2. for each, load the connection and its credentials from Vault, validate both with
  *      the provider's zod schemas, and run the provider's chunks, checkpointing after
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
@@ -11,11 +11,12 @@
  *      job), or sync.fail classified by the error (rate limit, retryable, permanent),
  *      or, when the time budget is spent, sync.release;
  *   4. dispatch at its first claim, so that other workers take the jobs beyond its own,
- *      and again at the end if runnable work remains (the budget ran out).
+ *      and again at the end if runnable work remains (a budget ran out).
  *
  * Logs are one JSON object per line with job, provider, attempt, chunk and duration,
  * never a credential.
  */
+import process from "node:process";
 import { z } from "zod";
 import { db } from "./database.ts";
 import { Permanent, RateLimited, Retryable } from "./errors.ts";
@@ -24,6 +25,14 @@ import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
+/**
+ * Hosted Edge Functions stop a request past 2 s of CPU (546 WORKER_LIMIT). A worker
+ * that claims job after job would reach that with small jobs, and a stopped worker
+ * dispatches nothing: so it claims no more past half of it and dispatches a fresh
+ * invocation instead. Counted for the whole worker process, which is conservative when
+ * requests share it.
+ */
+const DEFAULT_CPU_BUDGET_MS = 1_000;
 /** A lease outlives a chunk comfortably; each checkpoint renews it. */
 const LEASE_SECONDS = Number(Deno.env.get("TRIBUTARY_WORKER_LEASE_SECONDS") ?? 60);
 
@@ -242,8 +251,20 @@ async function wakeAgain(providerName: string) {
   }
 }
 
+/** CPU this process has used, in ms (0 where the runtime cannot tell). */
+function cpuMs(): number {
+  try {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  } catch {
+    return 0;
+  }
+}
+
 export interface WorkerOptions {
   budgetMs?: number;
+  /** CPU after which a request claims no more jobs (TRIBUTARY_WORKER_CPU_BUDGET_MS). */
+  cpuBudgetMs?: number;
 }
 
 /** Serves a provider as a sync-<provider> Edge Function. */
@@ -266,6 +287,8 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
 
     const budgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_BUDGET_MS") ?? options.budgetMs ?? DEFAULT_BUDGET_MS);
     const deadline = Date.now() + budgetMs;
+    const cpuBudgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_CPU_BUDGET_MS") ?? options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS);
+    const cpuAtStart = cpuMs();
     const sql = db();
     const result = { claimed: 0, succeeded: 0, failed: 0, yielded: 0 };
     // Claim again until nothing is runnable or the budget is spent. A wake-up is a round
@@ -293,6 +316,7 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
         else if (outcome === "failed") result.failed++;
         else if (outcome === "yielded") result.yielded++;
       }
+      if (cpuMs() - cpuAtStart >= cpuBudgetMs) break;
     }
     if (result.claimed > 0) await wakeAgain(provider.name);
     return json(result);

@@ -1,6 +1,7 @@
 /**
  * One worker invocation claims again after its jobs until nothing is runnable, and the
- * follow-ups its jobs chain are among what it claims: no wake-up per job.
+ * follow-ups its jobs chain are among what it claims: no wake-up per job. Past its CPU
+ * budget it claims no more and dispatches a fresh invocation for the rest.
  *
  * Serial: any other file's Spotify job, or its wake-up, could take a job of this one.
  */
@@ -8,19 +9,7 @@ import assert from "node:assert/strict";
 import { fake } from "../support/fakes.ts";
 import { connect } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
-import { apiUrl, createUser, db, serviceRoleKey } from "../support/stack.ts";
-
-/**
- * pg_cron's tick dispatches at second 0 of each minute, and a worker it woke could claim a
- * job of this test. The invocation takes well under a second: start it clear of the tick.
- */
-async function clearOfTheTick() {
-  while (true) {
-    const second = new Date().getUTCSeconds();
-    if (second >= 2 && second <= 50) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+import { apiUrl, clearOfTheTick, createUser, db, eventually, serviceRoleKey } from "../support/stack.ts";
 
 Deno.test({
   name: "worker loop: one invocation runs every runnable job and the follow-ups they chain",
@@ -66,6 +55,49 @@ Deno.test({
       ]);
       const [{ plays }] = await sql`select count(*)::int as plays from synced.spotify_plays where connection_id = any(${connections})`;
       assert.equal(plays, 15);
+    } finally {
+      await closeClient(user.client);
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "worker loop: past its CPU budget a request claims no more, and fresh invocations run the rest",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const sql = db();
+    const user = await createUser(sql);
+    try {
+      // tests/fixtures/functions/sync-fixture-cpu: 60 ms of CPU a job, a budget of 50 ms.
+      await sql`insert into sync.providers (name) values ('fixture-cpu') on conflict do nothing`;
+      const connections = await sql`
+        insert into sync.connections (owner_id, provider, label)
+        select ${user.id}, 'fixture-cpu', 'busy ' || i from generate_series(1, 5) i returning id
+      `;
+      const jobs = await sql.begin(async (tx) => {
+        const ids: string[] = [];
+        for (const { id } of connections) {
+          ids.push((await tx`select sync.enqueue(${id}, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id`)[0].id);
+        }
+        return ids;
+      });
+      await clearOfTheTick();
+      await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
+      const res = await fetch(`${apiUrl}/functions/v1/sync-fixture-cpu`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
+        "one job spent the budget: the request claimed no second");
+      // Its closing dispatch woke fresh invocations, each running one job and waking the next.
+      await eventually("the other four jobs to run", async () => {
+        const [{ n }] = await sql`select count(*)::int as n from sync.jobs where id = any(${jobs}) and status = 'succeeded'`;
+        return n === 5;
+      }, 20_000);
     } finally {
       await closeClient(user.client);
       await sql.end();

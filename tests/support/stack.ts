@@ -62,3 +62,16 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Waits until the clock is clear of pg_cron's minute tick (second 0), whose dispatch
+ * could wake a worker that takes a job a test means one request to claim. Such a
+ * request takes well under a second.
+ */
+export async function clearOfTheTick() {
+  while (true) {
+    const second = new Date().getUTCSeconds();
+    if (second >= 2 && second <= 50) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
