@@ -11,6 +11,17 @@ import { connect } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
 import { apiUrl, clearOfTheTick, createUser, db, eventually, serviceRoleKey } from "../support/stack.ts";
 
+/** One request to a worker function, as an operator makes it, and its `{claimed, ...}` answer. */
+async function callWorker(name: string, body: Record<string, unknown>) {
+  const res = await fetch(`${apiUrl}/functions/v1/${name}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
 Deno.test({
   name: "worker loop: one invocation runs every runnable job and the follow-ups they chain",
   sanitizeOps: false,
@@ -37,13 +48,7 @@ Deno.test({
       await clearOfTheTick();
       await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
       // max_jobs 3 takes the three at once, so its first claim leaves nothing to wake help for.
-      const res = await fetch(`${apiUrl}/functions/v1/sync-spotify`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ max_jobs: 3 }),
-      });
-      assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
+      assert.deepEqual(await callWorker("sync-spotify", { max_jobs: 3 }), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
         "the three syncs, then the three daily summaries they chained, in one invocation");
 
       const kinds = await sql`
@@ -85,13 +90,7 @@ Deno.test({
       });
       await clearOfTheTick();
       await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
-      const res = await fetch(`${apiUrl}/functions/v1/sync-fixture-cpu`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
-        body: "{}",
-      });
-      assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
+      assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
         "one job spent the budget: the request claimed no second");
       // Its closing dispatch woke fresh invocations, each running one job and waking the next.
       await eventually("the other four jobs to run", async () => {
