@@ -9,7 +9,41 @@ import assert from "node:assert/strict";
 import { fake } from "../support/fakes.ts";
 import { connect } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
-import { apiUrl, clearOfTheTick, createUser, db, eventually, serviceRoleKey } from "../support/stack.ts";
+import type postgres from "postgres";
+import { apiUrl, clearOfTheTick, createUser, db, eventually, serviceRoleKey, type TestUser } from "../support/stack.ts";
+
+/** A serial test with a fresh user and its own database session, both closed after. */
+function withUser(name: string, fn: (sql: postgres.Sql, user: TestUser) => Promise<void>) {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const sql = db();
+      const user = await createUser(sql);
+      try {
+        await fn(sql, user);
+      } finally {
+        await closeClient(user.client);
+        await sql.end();
+      }
+    },
+  });
+}
+
+/**
+ * An incremental job for each connection, all due at once and none woken: enqueued for
+ * later (so the enqueue wakes nobody), then made due clear of the tick.
+ */
+async function dueUnwoken(sql: postgres.Sql, connections: string[]): Promise<string[]> {
+  const jobs = await sql`
+    select sync.enqueue(c, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id from unnest(${connections}::uuid[]) c
+  `;
+  const ids = jobs.map((j) => j.id as string);
+  await clearOfTheTick();
+  await sql`update sync.jobs set run_at = now() where id = any(${ids})`;
+  return ids;
+}
 
 /** One request to a worker function, as an operator makes it, and its `{claimed, ...}` answer. */
 async function callWorker(name: string, body: Record<string, unknown>) {
@@ -22,84 +56,42 @@ async function callWorker(name: string, body: Record<string, unknown>) {
   return await res.json();
 }
 
-Deno.test({
-  name: "worker loop: one invocation runs every runnable job and the follow-ups they chain",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const sql = db();
-    const user = await createUser(sql);
-    try {
-      const connections: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const refresh_token = `AQloop${crypto.randomUUID().replaceAll("-", "")}`;
-        await fake("spotify", `loop-${crypto.randomUUID()}`).seed({ refresh_token, plays: 5 });
-        connections.push(await connect(user, "spotify", {}, { refresh_token }));
-      }
-      // Enqueued for later, so the enqueue wakes nobody, then made due by hand.
-      const jobs = await sql.begin(async (tx) => {
-        const ids: string[] = [];
-        for (const c of connections) {
-          const [{ id }] = await tx`select sync.enqueue(${c}, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id`;
-          ids.push(id);
-        }
-        return ids;
-      });
-      await clearOfTheTick();
-      await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
-      // max_jobs 3 takes the three at once, so its first claim leaves nothing to wake help for.
-      assert.deepEqual(await callWorker("sync-spotify", { max_jobs: 3 }), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
-        "the three syncs, then the three daily summaries they chained, in one invocation");
+withUser("worker loop: one invocation runs every runnable job and the follow-ups they chain", async (sql, user) => {
+  const connections: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const refresh_token = `AQloop${crypto.randomUUID().replaceAll("-", "")}`;
+    await fake("spotify", `loop-${crypto.randomUUID()}`).seed({ refresh_token, plays: 5 });
+    connections.push(await connect(user, "spotify", {}, { refresh_token }));
+  }
+  await dueUnwoken(sql, connections);
+  // max_jobs 3 takes the three at once, so its first claim leaves nothing to wake help for.
+  assert.deepEqual(await callWorker("sync-spotify", { max_jobs: 3 }), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
+    "the three syncs, then the three daily summaries they chained, in one invocation");
 
-      const kinds = await sql`
-        select kind, status from sync.jobs where connection_id = any(${connections}) order by kind, status
-      `;
-      assert.deepEqual(kinds.map((k) => `${k.kind} ${k.status}`), [
-        ...Array(3).fill("daily-summary succeeded"),
-        ...Array(3).fill("incremental succeeded"),
-      ]);
-      const [{ plays }] = await sql`select count(*)::int as plays from synced.spotify_plays where connection_id = any(${connections})`;
-      assert.equal(plays, 15);
-    } finally {
-      await closeClient(user.client);
-      await sql.end();
-    }
-  },
+  const kinds = await sql`
+    select kind, status from sync.jobs where connection_id = any(${connections}) order by kind, status
+  `;
+  assert.deepEqual(kinds.map((k) => `${k.kind} ${k.status}`), [
+    ...Array(3).fill("daily-summary succeeded"),
+    ...Array(3).fill("incremental succeeded"),
+  ]);
+  const [{ plays }] = await sql`select count(*)::int as plays from synced.spotify_plays where connection_id = any(${connections})`;
+  assert.equal(plays, 15);
 });
 
-Deno.test({
-  name: "worker loop: past its CPU budget a request claims no more, and fresh invocations run the rest",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const sql = db();
-    const user = await createUser(sql);
-    try {
-      // tests/fixtures/functions/sync-fixture-cpu: 60 ms of CPU a job, a budget of 50 ms.
-      await sql`insert into sync.providers (name) values ('fixture-cpu') on conflict do nothing`;
-      const connections = await sql`
-        insert into sync.connections (owner_id, provider, label)
-        select ${user.id}, 'fixture-cpu', 'busy ' || i from generate_series(1, 5) i returning id
-      `;
-      const jobs = await sql.begin(async (tx) => {
-        const ids: string[] = [];
-        for (const { id } of connections) {
-          ids.push((await tx`select sync.enqueue(${id}, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id`)[0].id);
-        }
-        return ids;
-      });
-      await clearOfTheTick();
-      await sql`update sync.jobs set run_at = now() where id = any(${jobs})`;
-      assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
-        "one job spent the budget: the request claimed no second");
-      // Its closing dispatch woke fresh invocations, each running one job and waking the next.
-      await eventually("the other four jobs to run", async () => {
-        const [{ n }] = await sql`select count(*)::int as n from sync.jobs where id = any(${jobs}) and status = 'succeeded'`;
-        return n === 5;
-      }, 20_000);
-    } finally {
-      await closeClient(user.client);
-      await sql.end();
-    }
-  },
+withUser("worker loop: past its CPU budget a request claims no more, and fresh invocations run the rest", async (sql, user) => {
+  // tests/fixtures/functions/sync-fixture-cpu: 60 ms of CPU a job, a budget of 50 ms.
+  await sql`insert into sync.providers (name) values ('fixture-cpu') on conflict do nothing`;
+  const connections = await sql`
+    insert into sync.connections (owner_id, provider, label)
+    select ${user.id}, 'fixture-cpu', 'busy ' || i from generate_series(1, 5) i returning id
+  `;
+  const jobs = await dueUnwoken(sql, connections.map((c) => c.id as string));
+  assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
+    "one job spent the budget: the request claimed no second");
+  // Its closing dispatch woke fresh invocations, each running one job and waking the next.
+  await eventually("the other four jobs to run", async () => {
+    const [{ n }] = await sql`select count(*)::int as n from sync.jobs where id = any(${jobs}) and status = 'succeeded'`;
+    return n === 5;
+  }, 20_000);
 });
