@@ -122,6 +122,9 @@ export async function startStack(profile: Profile, options: StackOptions = {}): 
       wallClockMs: Number(Deno.env.get("TRIBUTARY_EDGE_WALL_CLOCK_MS") ?? 150_000),
       graceMs: Number(Deno.env.get("TRIBUTARY_EDGE_GRACE_MS") ?? 1_000),
       memoryMb: 256,
+      // PLATFORM.md: 2 s of CPU; edge-runtime retires a worker at half of it.
+      cpuSoftLimitMs: Number(Deno.env.get("TRIBUTARY_EDGE_CPU_SOFT_LIMIT_MS") ?? 1_000),
+      cpuHardLimitMs: Number(Deno.env.get("TRIBUTARY_EDGE_CPU_HARD_LIMIT_MS") ?? 2_000),
       env: () => ({
         ...loadFunctionSecrets(secretFiles),
         ...options.functionSecrets,

@@ -9,7 +9,7 @@
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
  *   3. finish with sync.complete_and_chain (the completion and the provider's follow-up
  *      job), or sync.fail classified by the error (rate limit, retryable, permanent),
- *      or, when the time budget is spent, sync.release;
+ *      or, when the time or CPU budget is spent, sync.release at a checkpoint;
  *   4. dispatch at its first claim, so that other workers take the jobs beyond its own,
  *      and again at the end if runnable work remains (a budget ran out).
  *
@@ -26,13 +26,15 @@ import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
 /**
- * Hosted Edge Functions stop a request past 2 s of CPU (546 WORKER_LIMIT). A worker
- * that claims job after job would reach that with small jobs, and a stopped worker
- * dispatches nothing: so it claims no more past half of it and dispatches a fresh
- * invocation instead. Counted for the whole worker process, which is conservative when
- * requests share it.
+ * Hosted, a worker is retired past 1 s of CPU (new requests go to a fresh one) and
+ * terminated past 2 s, with no beforeunload: its jobs would wait out their leases. A
+ * request therefore starts with at least 1 s in hand. Past this much of it, the request
+ * claims no more jobs and runs no more chunks: it releases the job at its checkpoint and
+ * dispatches a fresh invocation, leaving the rest for the chunk already running.
+ * Counted for the whole process (every thread, and any other request it serves at the
+ * same time), which errs towards stopping early.
  */
-const DEFAULT_CPU_BUDGET_MS = 1_000;
+const DEFAULT_CPU_BUDGET_MS = 700;
 /** A lease outlives a chunk comfortably; each checkpoint renews it. */
 const LEASE_SECONDS = Number(Deno.env.get("TRIBUTARY_WORKER_LEASE_SECONDS") ?? 60);
 
@@ -86,11 +88,19 @@ function describe(e: unknown): string {
     : String(e);
 }
 
+/** When a request stops taking work: its wall-clock deadline and its CPU budget. */
+interface Budget {
+  deadline: number;
+  /** Why no more work should start, or null while there is budget left. */
+  spent(): string | null;
+}
+
 async function runJob<A, C>(
   provider: Provider<A, C>,
   job: Job & { lease_token: string },
-  deadline: number,
+  budget: Budget,
 ): Promise<Outcome> {
+  const { deadline } = budget;
   const sql = db();
   const fields = { job: job.id, provider: provider.name, attempt: job.attempts };
   const started = performance.now();
@@ -205,9 +215,10 @@ async function runJob<A, C>(
         log("warn", "checkpoint refused: job cancelled or lease lost; stopping", chunkFields);
         return "stopped";
       }
-      if (Date.now() > deadline) {
+      const spent = budget.spent();
+      if (spent) {
         await sql`select sync.release(${job.id}, ${job.lease_token})`;
-        log("info", "time budget spent; job released to continue in the next run", chunkFields);
+        log("info", `${spent}; job released to continue in the next run`, chunkFields);
         return "yielded";
       }
     }
@@ -286,15 +297,23 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
     }
 
     const budgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_BUDGET_MS") ?? options.budgetMs ?? DEFAULT_BUDGET_MS);
-    const deadline = Date.now() + budgetMs;
     const cpuBudgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_CPU_BUDGET_MS") ?? options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS);
     const cpuAtStart = cpuMs();
+    const budget: Budget = {
+      deadline: Date.now() + budgetMs,
+      spent: () =>
+        Date.now() >= budget.deadline
+          ? "time budget spent"
+          : cpuMs() - cpuAtStart >= cpuBudgetMs
+          ? "CPU budget spent"
+          : null,
+    };
     const sql = db();
     const result = { claimed: 0, succeeded: 0, failed: 0, yielded: 0 };
     // Claim again until nothing is runnable or the budget is spent. A wake-up is a round
     // trip through pg_net and the gateway, and a claim is one statement: for small jobs
     // (a Spotify sync writes at most 50 rows) the wake-up cost more than the job.
-    while (Date.now() < deadline) {
+    while (!budget.spent()) {
       const jobs = await sql<(Job & { lease_token: string })[]>`
         select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
       `;
@@ -302,21 +321,23 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
       // Found work: wake help for whatever else is runnable, once per invocation. Enqueueing
       // many jobs in one transaction woke workers for the first of them only, and the
       // loop below would run the rest one by one.
-      if (result.claimed === 0) await sql`select sync.dispatch(${provider.name})`;
+      const first = result.claimed === 0;
+      if (first) await sql`select sync.dispatch(${provider.name})`;
       result.claimed += jobs.length;
-      for (const job of jobs) {
-        if (Date.now() >= deadline) {
+      for (const [i, job] of jobs.entries()) {
+        // A request always runs its first job (and a job its first chunk), so that every
+        // invocation moves the queue on, however little budget a cold start left.
+        if (!(first && i === 0) && budget.spent()) {
           // Claimed in the batch but never started: hand it straight back.
           await sql`select sync.release(${job.id}, ${job.lease_token})`;
           result.yielded++;
           continue;
         }
-        const outcome = await runJob(provider, job, deadline);
+        const outcome = await runJob(provider, job, budget);
         if (outcome === "succeeded") result.succeeded++;
         else if (outcome === "failed") result.failed++;
         else if (outcome === "yielded") result.yielded++;
       }
-      if (cpuMs() - cpuAtStart >= cpuBudgetMs) break;
     }
     if (result.claimed > 0) await wakeAgain(provider.name);
     return json(result);

@@ -13,8 +13,13 @@
  *   - Memory is the isolate's used heap plus external memory, as edge-runtime counts
  *     it; a worker past `memoryMb` stops with reason "memory". Each function's peak is
  *     kept for benchmarks (`memoryPeak`).
+ *   - CPU is counted per worker, over its life, as edge-runtime's per-worker policy
+ *     does (soft 1 s, hard 2 s hosted). Past the soft limit the worker retires: it
+ *     finishes what it has, and new requests boot a fresh worker. Past the hard limit
+ *     it is terminated at once, with no beforeunload, and requests in flight get 546.
  */
 import { verifyJwt } from "../keys.ts";
+import { mainThreadCpuMs } from "./cpu.ts";
 import { type FunctionCatalog, type FunctionSpec } from "./functions-config.ts";
 
 const CONTROL = "\x1e";
@@ -29,6 +34,9 @@ export interface EdgeRuntimeOptions {
   /** How long beforeunload handlers get before the worker is killed. */
   graceMs: number;
   memoryMb: number;
+  /** CPU a worker may use before it retires, and before it is terminated (0: no limit). */
+  cpuSoftLimitMs: number;
+  cpuHardLimitMs: number;
   log: (functionName: string, line: string) => void;
 }
 
@@ -49,7 +57,7 @@ export const errors = {
   workerError: () => json(500, { code: "WORKER_ERROR", message: "Function exited due to an error (please check logs)" }),
 };
 
-type ExitReason = "wall_clock" | "memory" | "early_drop" | "termination" | "crash" | "boot_error";
+type ExitReason = "wall_clock" | "memory" | "cpu" | "early_drop" | "termination" | "crash" | "boot_error";
 
 /** edge-runtime's WorkerMemoryUsed, in bytes: total = heap + external. */
 export interface WorkerMemoryUsed {
@@ -67,6 +75,7 @@ class Worker {
   #process: Deno.ChildProcess;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #killTimer: ReturnType<typeof setTimeout>;
+  #cpuSampler: ReturnType<typeof setInterval> | undefined;
 
   readonly wallClockMs: number;
 
@@ -114,6 +123,7 @@ class Worker {
       try {
         const message = JSON.parse(line.slice(1));
         if (message.type === "ready") announce(message.port);
+        if (message.type === "booting") this.#superviseCpu(options, message.cpu_ms);
         if (message.type === "boot_error") {
           this.exitReason = "boot_error";
           fail(new Error(message.message));
@@ -135,10 +145,36 @@ class Worker {
     const stderrDone = pumpLines(this.#process.stderr, onErrLine);
     this.exited = this.#process.status.then(async () => {
       clearTimeout(this.#killTimer);
+      clearInterval(this.#cpuSampler);
       await Promise.allSettled([stdoutDone, stderrDone]);
       fail(new Error(`worker exited (${this.exitReason})`));
       return this.exitReason;
     });
+  }
+
+  /**
+   * Samples the worker's CPU from outside, so that a CPU-bound loop, which never lets
+   * the worker's own timers run, is stopped all the same. Counted from the moment the
+   * worker-host starts importing the function (`bootCpuMs`): module evaluation counts,
+   * as it does hosted, but not the Deno CLI's own start-up, which hosted has no match for.
+   */
+  #superviseCpu(options: EdgeRuntimeOptions, bootCpuMs: number) {
+    const { cpuSoftLimitMs: soft, cpuHardLimitMs: hard } = options;
+    if (!(soft > 0 || hard > 0)) return;
+    const pid = this.#process.pid;
+    this.#cpuSampler = setInterval(() => {
+      const used = mainThreadCpuMs(pid) - bootCpuMs;
+      if (Number.isNaN(used)) return clearInterval(this.#cpuSampler);
+      if (hard > 0 && used >= hard) {
+        clearInterval(this.#cpuSampler);
+        this.exitReason = "cpu";
+        options.log(this.spec.name, JSON.stringify({ event: "Shutdown", reason: "CPUTime", cpu_time_used: Math.round(used) }));
+        this.kill();
+      } else if (soft > 0 && used >= soft && !this.retiring) {
+        options.log(this.spec.name, JSON.stringify({ event: "Retire", reason: "CPUTime", cpu_time_used: Math.round(used) }));
+        this.retire();
+      }
+    }, 20);
   }
 
   get age() {

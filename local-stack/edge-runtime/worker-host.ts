@@ -12,13 +12,15 @@
  * Memory is counted as edge-runtime counts a user worker's: the isolate's used heap
  * plus its external memory (`WorkerMemoryUsed {total, heap, external}`), not the
  * resident set of this Deno process, most of which is the runtime itself. Past the
- * limit the worker stops with reason "memory", as hosted.
+ * limit the worker stops with reason "memory", as hosted. CPU is watched from outside,
+ * by the runtime (a CPU-bound loop would starve a timer in here).
  *
  * Inside, the function sees the platform it would see hosted: `Deno.serve(handler)`
  * registers its handler, `EdgeRuntime.waitUntil(promise)` keeps background work alive,
  * and `beforeunload` fires with `detail.reason` before the worker shuts down.
  */
 import { pathToFileURL } from "node:url";
+import { mainThreadCpuMs } from "./cpu.ts";
 
 const CONTROL = "\x1e";
 const entrypoint = Deno.env.get("TRIBUTARY_HOST_ENTRYPOINT")!;
@@ -131,6 +133,8 @@ async function readControl() {
   Deno.exit(0);
 }
 
+// The runtime counts the worker's CPU from here: the function's own loading on.
+control({ type: "booting", cpu_ms: mainThreadCpuMs(Deno.pid) });
 try {
   await import(pathToFileURL(entrypoint).href);
   if (!handler) throw new Error(`${entrypoint} never called Deno.serve(handler)`);

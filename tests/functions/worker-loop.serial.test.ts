@@ -1,7 +1,8 @@
 /**
  * One worker invocation claims again after its jobs until nothing is runnable, and the
  * follow-ups its jobs chain are among what it claims: no wake-up per job. Past its CPU
- * budget it claims no more and dispatches a fresh invocation for the rest.
+ * budget it claims no more, and a job in hand stops at its next checkpoint; a fresh
+ * invocation takes the rest.
  *
  * Serial: any other file's Spotify job, or its wake-up, could take a job of this one.
  */
@@ -35,9 +36,10 @@ function withUser(name: string, fn: (sql: postgres.Sql, user: TestUser) => Promi
  * An incremental job for each connection, all due at once and none woken: enqueued for
  * later (so the enqueue wakes nobody), then made due clear of the tick.
  */
-async function dueUnwoken(sql: postgres.Sql, connections: string[]): Promise<string[]> {
+async function dueUnwoken(sql: postgres.Sql, connections: string[], params = {}): Promise<string[]> {
   const jobs = await sql`
-    select sync.enqueue(c, 'incremental', '{}'::jsonb, now() + interval '1 hour') as id from unnest(${connections}::uuid[]) c
+    select sync.enqueue(c, 'incremental', ${sql.json(params)}, now() + interval '1 hour') as id
+    from unnest(${connections}::uuid[]) c
   `;
   const ids = jobs.map((j) => j.id as string);
   await clearOfTheTick();
@@ -79,14 +81,19 @@ withUser("worker loop: one invocation runs every runnable job and the follow-ups
   assert.equal(plays, 15);
 });
 
-withUser("worker loop: past its CPU budget a request claims no more, and fresh invocations run the rest", async (sql, user) => {
-  // tests/fixtures/functions/sync-fixture-cpu: 60 ms of CPU a job, a budget of 50 ms.
+/** `count` connections of the fixture-cpu provider (tests/fixtures/functions/sync-fixture-cpu). */
+async function busyConnections(sql: postgres.Sql, user: TestUser, count: number): Promise<string[]> {
   await sql`insert into sync.providers (name) values ('fixture-cpu') on conflict do nothing`;
-  const connections = await sql`
+  const rows = await sql`
     insert into sync.connections (owner_id, provider, label)
-    select ${user.id}, 'fixture-cpu', 'busy ' || i from generate_series(1, 5) i returning id
+    select ${user.id}, 'fixture-cpu', 'busy ' || i from generate_series(1, ${count}::int) i returning id
   `;
-  const jobs = await dueUnwoken(sql, connections.map((c) => c.id as string));
+  return rows.map((c) => c.id as string);
+}
+
+withUser("worker loop: past its CPU budget a request claims no more, and fresh invocations run the rest", async (sql, user) => {
+  // 60 ms of CPU a job, a budget of 50 ms.
+  const jobs = await dueUnwoken(sql, await busyConnections(sql, user, 5));
   assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 1, failed: 0, yielded: 0 },
     "one job spent the budget: the request claimed no second");
   // Its closing dispatch woke fresh invocations, each running one job and waking the next.
@@ -94,4 +101,22 @@ withUser("worker loop: past its CPU budget a request claims no more, and fresh i
     const [{ n }] = await sql`select count(*)::int as n from sync.jobs where id = any(${jobs}) and status = 'succeeded'`;
     return n === 5;
   }, 20_000);
+});
+
+withUser("worker loop: past its CPU budget a job stops at its checkpoint, and the next invocation resumes it", async (sql, user) => {
+  // Four chunks of 60 ms of CPU, a budget of 50 ms: one chunk per invocation.
+  const [job] = await dueUnwoken(sql, await busyConnections(sql, user, 1), { chunks: 4 });
+  const from = (await Deno.stat(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).size;
+  assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 0, failed: 0, yielded: 1 },
+    "one chunk spent the budget: the job was released at its checkpoint");
+  await eventually("the job to finish in later invocations", async () => {
+    const [{ status }] = await sql`select status from sync.jobs where id = ${job}`;
+    return status === "succeeded";
+  }, 20_000);
+  const [done] = await sql`select cursor, attempts from sync.jobs where id = ${job}`;
+  assert.deepEqual(done.cursor, { n: 4 });
+  assert.equal(done.attempts, 1, "a release spends no attempt");
+  const log = new TextDecoder().decode((await Deno.readFile(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).subarray(from));
+  const ran = log.split("\n").filter((l) => l.includes(job) && l.includes('"chunk ran"')).map((l) => JSON.parse(l.slice(l.indexOf("{"))).n);
+  assert.deepEqual(ran, [0, 1, 2, 3], "each chunk ran once, in order: every invocation resumed from the last checkpoint");
 });

@@ -1,7 +1,7 @@
 /**
  * The local Edge runtime, through the unmodified supabase-js client and plain fetch:
  * JWT verification, default env vars, secrets files, CORS preflight, routing,
- * boot errors, wall-clock and memory limits, waitUntil and beforeunload.
+ * boot errors, wall-clock, memory and CPU limits, waitUntil and beforeunload.
  */
 import assert from "node:assert/strict";
 import { FunctionsHttpError } from "@supabase/supabase-js";
@@ -143,6 +143,46 @@ Deno.test("memory past the limit (heap + external, as edge-runtime counts it) an
     assert.deepEqual(res.status, 546);
     assert.deepEqual((await res.json()).code, "WORKER_LIMIT");
     assert.deepEqual((await Deno.readTextFile(log)).trim().split("\n"), ["beforeunload:memory"]);
+  } finally {
+    await Deno.remove(log);
+  }
+});
+
+/** The function log's lines for one function, from byte `from` on. */
+async function functionLog(name: string, from: number): Promise<string[]> {
+  const bytes = await Deno.readFile(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!);
+  return new TextDecoder().decode(bytes.subarray(from)).split("\n").filter((l) => l.includes(`[${name}]`));
+}
+const logSize = async () => (await Deno.stat(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).size;
+
+Deno.test("CPU past the soft limit: the request finishes, and the next one boots a fresh worker", async () => {
+  const first = await fetch(fn("busy?mode=burn&ms=10")).then((r) => r.json());
+  const from = await logSize();
+  const burned = await fetch(fn("busy?mode=burn&ms=1300"));
+  assert.deepEqual(burned.status, 200, "1.3 s of CPU is past the 1 s soft limit but within the 2 s hard one");
+  const { pid } = await burned.json();
+  assert.deepEqual(pid, first.pid, "the worker that had used 10 ms took the request");
+  await eventually("the worker to retire", async () => (await functionLog("busy", from)).some((l) => l.includes('"Retire"')));
+  const next = await fetch(fn("busy?mode=burn&ms=10")).then((r) => r.json());
+  assert.notDeepEqual(next.pid, pid, "a retired worker takes no new request");
+});
+
+Deno.test("CPU past the hard limit answers 546 WORKER_LIMIT and logs shutdown reason CPUTime, with no beforeunload", async () => {
+  const log = await Deno.makeTempFile();
+  try {
+    const from = await logSize();
+    const started = Date.now();
+    const res = await fetch(fn(`busy?mode=burn&ms=60000&log=${encodeURIComponent(log)}`));
+    assert.deepEqual(res.status, 546);
+    assert.deepEqual((await res.json()).code, "WORKER_LIMIT");
+    assert(Date.now() - started < 20_000, "stopped at 2 s of CPU, not after the minute of burning asked for");
+    const shutdown = (await functionLog("busy", from)).find((l) => l.includes('"CPUTime"') && l.includes('"Shutdown"'));
+    assert(shutdown, "the function log says why");
+    assert(JSON.parse(shutdown.slice(shutdown.indexOf("{"))).cpu_time_used >= 2000);
+    assert.deepEqual(await Deno.readTextFile(log), "", "terminated at once, as hosted: no beforeunload, nothing survived");
+    const again = await fetch(fn("busy?mode=burn&ms=10"));
+    assert.deepEqual(again.status, 200, "the next request gets a fresh worker");
+    await again.body?.cancel();
   } finally {
     await Deno.remove(log);
   }
