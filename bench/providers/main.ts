@@ -62,7 +62,7 @@ const sql = postgres(stack.profile.dbUrl, { max: 4, onnotice: () => {} });
 const MB = 2 ** 20;
 const COPIES = 3;
 
-/** The peak resident memory (VmHWM) of a function's worker processes, in MB. */
+/** The peak resident memory (VmHWM) of a function's live worker processes, in MB. */
 function peakRssMb(functionName: string): number {
   return Math.max(0, ...workerPids(functionName).map((pid) => {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -172,7 +172,10 @@ try {
       return ids;
     });
     let last = "";
-    while (true) {
+    // Workers retire past their CPU limit, so their peak RSS is read while they live.
+    let rss = 0;
+    for (let poll = 0; ; poll++) {
+      if (poll % 5 === 0) rss = Math.max(rss, peakRssMb(`sync-${name}`));
       const [j] = await sql`
         select count(*) filter (where status = 'succeeded')::int as succeeded,
                max(progress->>'percent') filter (where status = 'running') as percent,
@@ -201,7 +204,7 @@ try {
     `;
     console.log(`  claimed ${new Date(started_ms).toISOString()}, succeeded ${new Date(finished_ms).toISOString()}`);
     if (statements) await printStatements(statements);
-    const rss = peakRssMb(`sync-${name}`);
+    rss = Math.max(rss, peakRssMb(`sync-${name}`));
     const isolate = stack.edge.memoryPeak(`sync-${name}`);
     const [{ n: rows }] = await sql.unsafe(`select count(*)::int as n from ${scenario.table} where connection_id = any($1)`, [connections]);
     const copy = await copyRate(scenario.table, connections);

@@ -26,15 +26,15 @@ import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
 /**
- * Hosted, a worker is retired past 1 s of CPU (new requests go to a fresh one) and
- * terminated past 2 s, with no beforeunload: its jobs would wait out their leases. A
- * request therefore starts with at least 1 s in hand. Past this much of it, the request
- * claims no more jobs and runs no more chunks: it releases the job at its checkpoint and
- * dispatches a fresh invocation, leaving the rest for the chunk already running.
- * Counted for the whole process (every thread, and any other request it serves at the
- * same time), which errs towards stopping early.
+ * Hosted, a worker isolate is retired past 1 s of CPU (new requests go to a fresh one)
+ * and terminated past 2 s, with no beforeunload: its jobs would wait out their leases.
+ * So past this much of the isolate's CPU a request claims no more jobs and runs no more
+ * chunks: it releases the job at its checkpoint and dispatches a fresh invocation,
+ * leaving the rest for the chunk already running (a few tens of ms for the largest).
  */
-const DEFAULT_CPU_BUDGET_MS = 700;
+const DEFAULT_CPU_BUDGET_MS = 1_700;
+/** The CPU past which the platform retires a worker: no request starts later than that. */
+const CPU_SOFT_LIMIT_MS = 1_000;
 /** A lease outlives a chunk comfortably; each checkpoint renews it. */
 const LEASE_SECONDS = Number(Deno.env.get("TRIBUTARY_WORKER_LEASE_SECONDS") ?? 60);
 
@@ -262,8 +262,24 @@ async function wakeAgain(providerName: string) {
   }
 }
 
+/**
+ * The CPU this isolate has used, as the platform counts it: its own thread's, read from
+ * /proc/thread-self (sync ops run on the isolate's thread). Counted from the thread's
+ * start, a little before the platform's count begins. Null where /proc is not readable.
+ */
+function isolateCpuMs(): number | null {
+  try {
+    const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+    // utime and stime, fields 14 and 15, in ticks of 10 ms; the name (field 2) may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU this process has used, in ms (0 where the runtime cannot tell). */
-function cpuMs(): number {
+function processCpuMs(): number {
   try {
     const { user, system } = process.cpuUsage();
     return (user + system) / 1000;
@@ -272,9 +288,22 @@ function cpuMs(): number {
   }
 }
 
+/**
+ * Whether a request has spent its share of the isolate's CPU. Where the isolate's own
+ * count is readable, that is the measure. Elsewhere only the process's CPU is, which
+ * may include other requests and isolates: then the request counts what the process
+ * used since it started, against what its isolate can have left, since it started below
+ * the soft limit. Both err towards stopping early, which costs a hand-over, never a job.
+ */
+function cpuBudget(budgetMs: number): () => boolean {
+  if (isolateCpuMs() !== null) return () => isolateCpuMs()! >= budgetMs;
+  const atStart = processCpuMs();
+  return () => processCpuMs() - atStart >= budgetMs - CPU_SOFT_LIMIT_MS;
+}
+
 export interface WorkerOptions {
   budgetMs?: number;
-  /** CPU after which a request claims no more jobs (TRIBUTARY_WORKER_CPU_BUDGET_MS). */
+  /** The isolate's CPU past which a request starts no more work (TRIBUTARY_WORKER_CPU_BUDGET_MS). */
   cpuBudgetMs?: number;
 }
 
@@ -298,22 +327,19 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
 
     const budgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_BUDGET_MS") ?? options.budgetMs ?? DEFAULT_BUDGET_MS);
     const cpuBudgetMs = Number(Deno.env.get("TRIBUTARY_WORKER_CPU_BUDGET_MS") ?? options.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS);
-    const cpuAtStart = cpuMs();
+    const cpuSpent = cpuBudget(cpuBudgetMs);
     const budget: Budget = {
       deadline: Date.now() + budgetMs,
-      spent: () =>
-        Date.now() >= budget.deadline
-          ? "time budget spent"
-          : cpuMs() - cpuAtStart >= cpuBudgetMs
-          ? "CPU budget spent"
-          : null,
+      spent: () => Date.now() >= budget.deadline ? "time budget spent" : cpuSpent() ? "CPU budget spent" : null,
     };
     const sql = db();
     const result = { claimed: 0, succeeded: 0, failed: 0, yielded: 0 };
     // Claim again until nothing is runnable or the budget is spent. A wake-up is a round
     // trip through pg_net and the gateway, and a claim is one statement: for small jobs
     // (a Spotify sync writes at most 50 rows) the wake-up cost more than the job.
-    while (!budget.spent()) {
+    // A request always claims, and runs its first job (a job, its first chunk), so that
+    // every invocation moves the queue on, however little budget it starts with.
+    while (result.claimed === 0 || !budget.spent()) {
       const jobs = await sql<(Job & { lease_token: string })[]>`
         select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
       `;
@@ -325,8 +351,6 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
       if (first) await sql`select sync.dispatch(${provider.name})`;
       result.claimed += jobs.length;
       for (const [i, job] of jobs.entries()) {
-        // A request always runs its first job (and a job its first chunk), so that every
-        // invocation moves the queue on, however little budget a cold start left.
         if (!(first && i === 0) && budget.spent()) {
           // Claimed in the batch but never started: hand it straight back.
           await sql`select sync.release(${job.id}, ${job.lease_token})`;
