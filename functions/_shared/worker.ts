@@ -194,6 +194,7 @@ async function runJob<A, C>(
       },
     };
 
+    const resumedAt = JSON.stringify(job.cursor ?? null);
     for await (const chunk of provider.run(ctx) as AsyncGenerator<Chunk>) {
       chunkNo++;
       const chunkFields = { ...fields, chunk: chunkNo, duration_ms: Math.round(performance.now() - started) };
@@ -215,8 +216,11 @@ async function runJob<A, C>(
         log("warn", "checkpoint refused: job cancelled or lease lost; stopping", chunkFields);
         return "stopped";
       }
+      // Released only once the cursor has moved in this run: a provider may checkpoint
+      // progress alone (the sheet's "downloading" phase keeps its cursor), and a run
+      // that handed the job on there would leave the next one where it started.
       const spent = budget.spent();
-      if (spent) {
+      if (spent && JSON.stringify(chunk.cursor) !== resumedAt) {
         await sql`select sync.release(${job.id}, ${job.lease_token})`;
         log("info", `${spent}; job released to continue in the next run`, chunkFields);
         return "yielded";
