@@ -185,11 +185,27 @@ class Worker {
     this.#stdin.write(new TextEncoder().encode(JSON.stringify(message) + "\n")).catch(() => {});
   }
 
+  /**
+   * Requests routed to this worker and not yet answered. Counted here, not only in the
+   * worker: a request on its way over the loopback is one the worker cannot see yet, and
+   * a worker told to drain then would exit under it. edge-runtime likewise drops a
+   * retired worker only once every request routed to it is acknowledged.
+   */
+  #routed = 0;
+
+  /** A request is routed to this worker: call `answered` when its response is in. */
+  route(): () => void {
+    this.#routed++;
+    return () => {
+      if (--this.#routed === 0 && this.retiring) this.#tell({ type: "drain" });
+    };
+  }
+
   /** Stop taking requests; exit once in-flight requests and waitUntil tasks finish. */
   retire() {
     if (this.retiring) return;
     this.retiring = true;
-    this.#tell({ type: "drain" });
+    if (this.#routed === 0) this.#tell({ type: "drain" });
   }
 
   unload(reason: ExitReason) {
@@ -242,6 +258,15 @@ export class EdgeRuntime {
     }
 
     const worker = this.#workerFor(spec);
+    const answered = worker.route();
+    try {
+      return await this.#forward(req, name, subPath, worker);
+    } finally {
+      answered();
+    }
+  }
+
+  async #forward(req: Request, name: string, subPath: string, worker: Worker): Promise<Response> {
     let port: number;
     try {
       port = await worker.ready;

@@ -167,6 +167,25 @@ Deno.test("CPU past the soft limit: the request finishes, and the next one boots
   assert.notDeepEqual(next.pid, pid, "a retired worker takes no new request");
 });
 
+Deno.test("a worker retiring at the soft limit answers every request already routed to it", async () => {
+  // Quick requests keep arriving while one request takes the worker past 1 s of CPU.
+  // Each was routed to some worker, and no worker may drain away under one on its way.
+  const burning = fetch(fn("busy?mode=burn&ms=1100")).then((r) => r.status);
+  const statuses: number[] = [];
+  let done = false;
+  burning.finally(() => setTimeout(() => (done = true), 300));
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (!done) {
+      const res = await fetch(fn("busy?ms=0"));
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+  }));
+  assert.deepEqual(await burning, 200);
+  assert.ok(statuses.length > 20, `requests kept coming: ${statuses.length}`);
+  assert.deepEqual(statuses.filter((s) => s !== 200), [], "every request answered by its function");
+});
+
 Deno.test("CPU past the hard limit answers 546 WORKER_LIMIT and logs shutdown reason CPUTime, with no beforeunload", async () => {
   const log = await Deno.makeTempFile();
   try {
