@@ -341,9 +341,11 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
     // Claim again until nothing is runnable or the budget is spent. A wake-up is a round
     // trip through pg_net and the gateway, and a claim is one statement: for small jobs
     // (a Spotify sync writes at most 50 rows) the wake-up cost more than the job.
-    // A request always claims, and runs its first job (a job, its first chunk), so that
-    // every invocation moves the queue on, however little budget it starts with.
-    while (result.claimed === 0 || !budget.spent()) {
+    // A request always claims and runs its first job (and a job runs until its cursor
+    // moves), so that every invocation moves the queue on, however little budget it has.
+    let started = 0;
+    const mayStart = () => started === 0 || !budget.spent();
+    while (mayStart()) {
       const jobs = await sql<(Job & { lease_token: string })[]>`
         select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
       `;
@@ -351,16 +353,16 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
       // Found work: wake help for whatever else is runnable, once per invocation. Enqueueing
       // many jobs in one transaction woke workers for the first of them only, and the
       // loop below would run the rest one by one.
-      const first = result.claimed === 0;
-      if (first) await sql`select sync.dispatch(${provider.name})`;
+      if (result.claimed === 0) await sql`select sync.dispatch(${provider.name})`;
       result.claimed += jobs.length;
-      for (const [i, job] of jobs.entries()) {
-        if (!(first && i === 0) && budget.spent()) {
+      for (const job of jobs) {
+        if (!mayStart()) {
           // Claimed in the batch but never started: hand it straight back.
           await sql`select sync.release(${job.id}, ${job.lease_token})`;
           result.yielded++;
           continue;
         }
+        started++;
         const outcome = await runJob(provider, job, budget);
         if (outcome === "succeeded") result.succeeded++;
         else if (outcome === "failed") result.failed++;

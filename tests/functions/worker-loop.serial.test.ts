@@ -11,7 +11,7 @@ import { fake } from "../support/fakes.ts";
 import { connect } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
 import type postgres from "postgres";
-import { apiUrl, clearOfTheTick, createUser, db, eventually, serviceRoleKey, type TestUser } from "../support/stack.ts";
+import { apiUrl, clearOfTheTick, createUser, db, eventually, functionLogMark, functionLogSince, serviceRoleKey, type TestUser } from "../support/stack.ts";
 
 /** A serial test with a fresh user and its own database session, both closed after. */
 function withUser(name: string, fn: (sql: postgres.Sql, user: TestUser) => Promise<void>) {
@@ -106,7 +106,7 @@ withUser("worker loop: past its CPU budget a request claims no more, and fresh i
 withUser("worker loop: past its CPU budget a job stops at its checkpoint, and the next invocation resumes it", async (sql, user) => {
   // Four chunks of 60 ms of CPU, a budget of 50 ms: one chunk per invocation.
   const [job] = await dueUnwoken(sql, await busyConnections(sql, user, 1), { chunks: 4 });
-  const from = (await Deno.stat(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).size;
+  const from = await functionLogMark();
   assert.deepEqual(await callWorker("sync-fixture-cpu", {}), { claimed: 1, succeeded: 0, failed: 0, yielded: 1 },
     "one chunk spent the budget: the job was released at its checkpoint");
   await eventually("the job to finish in later invocations", async () => {
@@ -116,7 +116,6 @@ withUser("worker loop: past its CPU budget a job stops at its checkpoint, and th
   const [done] = await sql`select cursor, attempts from sync.jobs where id = ${job}`;
   assert.deepEqual(done.cursor, { n: 4 });
   assert.equal(done.attempts, 1, "a release spends no attempt");
-  const log = new TextDecoder().decode((await Deno.readFile(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).subarray(from));
-  const ran = log.split("\n").filter((l) => l.includes(job) && l.includes('"chunk ran"')).map((l) => JSON.parse(l.slice(l.indexOf("{"))).n);
+  const ran = (await functionLogSince(from, "sync-fixture-cpu")).filter((e) => e.job === job && e.msg === "chunk ran").map((e) => e.n);
   assert.deepEqual(ran, [0, 1, 2, 3], "each chunk ran once, in order: every invocation resumed from the last checkpoint");
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FunctionsHttpError } from "@supabase/supabase-js";
 import { SignJWT } from "jose";
-import { apiUrl, createUser, db, dbUrl, eventually, serviceRoleKey, anonKey } from "../support/stack.ts";
+import { anonKey, apiUrl, createUser, db, dbUrl, eventually, functionLogMark, functionLogSince, serviceRoleKey } from "../support/stack.ts";
 
 const fn = (path: string) => `${apiUrl}/functions/v1/${path}`;
 
@@ -148,21 +148,14 @@ Deno.test("memory past the limit (heap + external, as edge-runtime counts it) an
   }
 });
 
-/** The function log's lines for one function, from byte `from` on. */
-async function functionLog(name: string, from: number): Promise<string[]> {
-  const bytes = await Deno.readFile(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!);
-  return new TextDecoder().decode(bytes.subarray(from)).split("\n").filter((l) => l.includes(`[${name}]`));
-}
-const logSize = async () => (await Deno.stat(Deno.env.get("TRIBUTARY_FUNCTION_LOG")!)).size;
-
 Deno.test("CPU past the soft limit: the request finishes, and the next one boots a fresh worker", async () => {
   const first = await fetch(fn("busy?mode=burn&ms=10")).then((r) => r.json());
-  const from = await logSize();
+  const from = await functionLogMark();
   const burned = await fetch(fn("busy?mode=burn&ms=1300"));
   assert.deepEqual(burned.status, 200, "1.3 s of CPU is past the 1 s soft limit but within the 2 s hard one");
   const { pid } = await burned.json();
   assert.deepEqual(pid, first.pid, "the worker that had used 10 ms took the request");
-  await eventually("the worker to retire", async () => (await functionLog("busy", from)).some((l) => l.includes('"Retire"')));
+  await eventually("the worker to retire", async () => (await functionLogSince(from, "busy")).some((e) => e.event === "Retire"));
   const next = await fetch(fn("busy?mode=burn&ms=10")).then((r) => r.json());
   assert.notDeepEqual(next.pid, pid, "a retired worker takes no new request");
 });
@@ -189,15 +182,15 @@ Deno.test("a worker retiring at the soft limit answers every request already rou
 Deno.test("CPU past the hard limit answers 546 WORKER_LIMIT and logs shutdown reason CPUTime, with no beforeunload", async () => {
   const log = await Deno.makeTempFile();
   try {
-    const from = await logSize();
+    const from = await functionLogMark();
     const started = Date.now();
     const res = await fetch(fn(`busy?mode=burn&ms=60000&log=${encodeURIComponent(log)}`));
     assert.deepEqual(res.status, 546);
     assert.deepEqual((await res.json()).code, "WORKER_LIMIT");
     assert(Date.now() - started < 20_000, "stopped at 2 s of CPU, not after the minute of burning asked for");
-    const shutdown = (await functionLog("busy", from)).find((l) => l.includes('"CPUTime"') && l.includes('"Shutdown"'));
+    const shutdown = (await functionLogSince(from, "busy")).find((e) => e.event === "Shutdown" && e.reason === "CPUTime");
     assert(shutdown, "the function log says why");
-    assert(JSON.parse(shutdown.slice(shutdown.indexOf("{"))).cpu_time_used >= 2000);
+    assert(shutdown.cpu_time_used >= 2000);
     assert.deepEqual(await Deno.readTextFile(log), "", "terminated at once, as hosted: no beforeunload, nothing survived");
     const again = await fetch(fn("busy?mode=burn&ms=10"));
     assert.deepEqual(again.status, 200, "the next request gets a fresh worker");

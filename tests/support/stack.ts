@@ -75,3 +75,29 @@ export async function clearOfTheTick() {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+const functionLogFile = () => Deno.env.get("TRIBUTARY_FUNCTION_LOG")!;
+
+/** Where the function log ends now, for `functionLogSince`. */
+export async function functionLogMark(): Promise<number> {
+  return (await Deno.stat(functionLogFile())).size;
+}
+
+/**
+ * The JSON lines one function logged since `mark` (`<time> [<function>] {...}`), parsed:
+ * the worker's own lines and the runtime's events about it (Retire, Shutdown).
+ */
+// deno-lint-ignore no-explicit-any
+export async function functionLogSince(mark: number, fn: string): Promise<Record<string, any>[]> {
+  const text = new TextDecoder().decode((await Deno.readFile(functionLogFile())).subarray(mark));
+  const prefix = ` [${fn}] {`;
+  return text.split("\n").flatMap((line) => {
+    const at = line.indexOf(prefix);
+    if (at < 0) return [];
+    try {
+      return [JSON.parse(line.slice(at + prefix.length - 1))];
+    } catch {
+      return []; // a printed object that is not JSON (an error's fields)
+    }
+  });
+}
