@@ -13,6 +13,7 @@
  *   npm run bench:providers -- --providers steam --scale 2
  *   npm run bench:providers -- --repeat 3             # three rounds: more cold and warm runs
  *   npm run bench:providers -- --warm 0               # cold runs only
+ *   npm run bench:providers -- --cpu                  # each run's CPU by part of the stack
  *
  * Each round runs each provider cold, then `--warm` times warm. Cold: the function's
  * worker is dropped first, so the run starts in a fresh one, as a hosted function's
@@ -25,6 +26,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { profile } from "../../local-stack/profile.ts";
+import { CpuMeter, formatCpu } from "../cpu-meter.ts";
 import { startStack } from "../../local-stack/stack.ts";
 import { baseUrls, serveFakes } from "../../tests/fakes/server.ts";
 import { workerPids } from "../../tests/support/providers.ts";
@@ -42,6 +44,8 @@ const { values } = parseArgs({
     // Where the database's time goes: the N statements that took the most server time
     // in each run, from pg_stat_statements (as on Supabase's Query Performance page).
     statements: { type: "string", default: "0" },
+    // Where the CPU goes: each run's CPU by part of the stack (bench/cpu-meter.ts).
+    cpu: { type: "boolean", default: false },
   },
 });
 const scale = Number(values.scale);
@@ -161,6 +165,8 @@ try {
       await sql`create extension if not exists pg_stat_statements with schema extensions`;
       await sql`select extensions.pg_stat_statements_reset()`;
     }
+    const cpu = values.cpu ? new CpuMeter() : null;
+    cpu?.start();
     const started = performance.now();
     // All in one transaction, as an app enqueues a batch: one wake-up for all of them.
     const jobs = await sql.begin(async (tx) => {
@@ -191,6 +197,7 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
     const total = (performance.now() - started) / 1000;
+    const cpuParts = cpu?.stop();
     if (Deno.stdout.isTerminal()) console.log();
     // The rate counts the run, from the first claim to the last success (database times),
     // not the wait before it: the first job of a provider boots its worker, which locally
@@ -203,6 +210,7 @@ try {
       from sync.jobs where id = any(${jobs})
     `;
     console.log(`  claimed ${new Date(started_ms).toISOString()}, succeeded ${new Date(finished_ms).toISOString()}`);
+    if (cpuParts) console.log(`  ${formatCpu(cpuParts)}`);
     if (statements) await printStatements(statements);
     rss = Math.max(rss, peakRssMb(`sync-${name}`));
     const isolate = stack.edge.memoryPeak(`sync-${name}`);

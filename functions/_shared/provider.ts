@@ -77,6 +77,13 @@ export interface Provider<Account = unknown, Credentials = unknown> {
    * in the same transaction as the completion, so it is never lost in between.
    */
   followUp?(kind: string): string | null;
+  /**
+   * How many of its jobs a worker claims at once and runs side by side (default 1).
+   * For providers whose jobs are small (a Spotify sync writes at most 50 rows), where
+   * the queue's cost per statement outweighs the job's own: their claims, completions
+   * and writes then go out in batches. A heavy job keeps 1: it is CPU-bound already.
+   */
+  batchSize?: number;
   /** Yields after each chunk; the last chunk says done. */
   run(ctx: JobContext<Account, Credentials>): AsyncGenerator<Chunk>;
 }

@@ -2,13 +2,15 @@
  * The worker runtime every sync-<provider> function runs on.
  *
  * One request (from sync.dispatch, or an operator with the service_role key):
- *   1. claim up to max_jobs jobs of this provider (sync.claim: a lease per job), and
- *      again after them, until none is runnable or the time or CPU budget is spent;
+ *   1. claim up to max_jobs jobs of this provider, or its batchSize if larger (sync.claim:
+ *      a lease per job), run them side by side, and claim again after them, until none
+ *      is runnable or the time or CPU budget is spent;
  *   2. for each, load the connection and its credentials from Vault, validate both with
  *      the provider's zod schemas, and run the provider's chunks, checkpointing after
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
- *   3. finish with sync.complete_and_chain (the completion and the provider's follow-up
- *      job), or sync.fail classified by the error (rate limit, retryable, permanent),
+ *   3. finish with sync.complete_and_chain_many (the completion and the provider's
+ *      follow-up job; completions that come while one is written go out together), or
+ *      sync.fail classified by the error (rate limit, retryable, permanent),
  *      or, when the time or CPU budget is spent, sync.release at a checkpoint;
  *   4. dispatch at its first claim, so that other workers take the jobs beyond its own,
  *      and again at the end if runnable work remains (a budget ran out).
@@ -18,6 +20,7 @@
  */
 import process from "node:process";
 import { z } from "zod";
+import { Batcher } from "./batcher.ts";
 import { db } from "./database.ts";
 import { Permanent, RateLimited, Retryable } from "./errors.ts";
 import { error, json, preflight, zodIssues } from "./http.ts";
@@ -86,6 +89,32 @@ function describe(e: unknown): string {
     : e instanceof Error
     ? e.message
     : String(e);
+}
+
+interface Completion {
+  job_id: string;
+  lease_token: string;
+  stats: Record<string, number>;
+  cursor: unknown;
+  follow_up: string | null;
+  follow_up_params: Record<string, unknown>;
+}
+
+/**
+ * Completions go out together when they come while one is being written: jobs run side
+ * by side finish within milliseconds of each other, and a completion's cost is mostly
+ * per statement (its triggers write the broadcasts and the follow-ups' events once per
+ * statement). Shared by every request this isolate serves. Resolves with the ids the
+ * database completed: a job missing from them had lost its lease.
+ */
+let completions: Batcher<Completion, Set<string>> | undefined;
+
+function complete(completion: Completion): Promise<Set<string>> {
+  completions ??= new Batcher(async (batch) => {
+    const rows = await db()<{ id: string }[]>`select sync.complete_and_chain_many(${db().json(batch as never)}) as id`;
+    return new Set(rows.map((r) => r.id));
+  }, 1);
+  return completions.add([completion]);
 }
 
 /** When a request stops taking work: its wall-clock deadline and its CPU budget. */
@@ -201,10 +230,15 @@ async function runJob<A, C>(
       if (chunk.done) {
         const next = job.dry_run ? null : provider.followUp?.(job.kind) ?? null;
         // Atomic: the follow-up exists if and only if the completion went through.
-        const [{ ok }] = await sql<{ ok: boolean }[]>`
-          select sync.complete_and_chain(${job.id}, ${job.lease_token}, ${sql.json((chunk.stats ?? {}) as never)},
-                                         ${sql.json(chunk.cursor as never)}, ${next}, ${sql.json({ after_job: job.id })}) as ok
-        `;
+        const completed = await complete({
+          job_id: job.id,
+          lease_token: job.lease_token,
+          stats: chunk.stats ?? {},
+          cursor: chunk.cursor ?? null,
+          follow_up: next,
+          follow_up_params: { after_job: job.id },
+        });
+        const ok = completed.has(job.id);
         log("info", ok ? "job succeeded" : "job was taken away before completing", { ...chunkFields, follow_up: next });
         return ok ? "succeeded" : "stopped";
       }
@@ -345,9 +379,10 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
     // moves), so that every invocation moves the queue on, however little budget it has.
     let started = 0;
     const mayStart = () => started === 0 || !budget.spent();
+    const batch = Math.max(body.max_jobs, provider.batchSize ?? 1);
     while (mayStart()) {
       const jobs = await sql<(Job & { lease_token: string })[]>`
-        select * from sync.claim(${provider.name}, ${workerId}, ${body.max_jobs}, ${LEASE_SECONDS})
+        select * from sync.claim(${provider.name}, ${workerId}, ${batch}, ${LEASE_SECONDS})
       `;
       if (jobs.length === 0) break;
       // Found work: wake help for whatever else is runnable, once per invocation. Enqueueing
@@ -355,15 +390,19 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
       // loop below would run the rest one by one.
       if (result.claimed === 0) await sql`select sync.dispatch(${provider.name})`;
       result.claimed += jobs.length;
-      for (const job of jobs) {
+      // Side by side: one job's round trips overlap another's, and their completions
+      // meet in one statement. The budget is looked at as each starts (so, as they all
+      // start at once, at the claim) and at each one's checkpoints.
+      const outcomes = await Promise.all(jobs.map(async (job): Promise<Outcome> => {
         if (!mayStart()) {
           // Claimed in the batch but never started: hand it straight back.
           await sql`select sync.release(${job.id}, ${job.lease_token})`;
-          result.yielded++;
-          continue;
+          return "yielded";
         }
         started++;
-        const outcome = await runJob(provider, job, budget);
+        return await runJob(provider, job, budget);
+      }));
+      for (const outcome of outcomes) {
         if (outcome === "succeeded") result.succeeded++;
         else if (outcome === "failed") result.failed++;
         else if (outcome === "yielded") result.yielded++;

@@ -1,27 +1,12 @@
 /**
  * WriteBehind (functions/_shared/providers/write-behind.ts): checkpoints follow writes
  * in page order, at most `maxWrites` writes are in flight, empty pages hold no place,
- * ready checkpoints are merged into the newest, and a failed write stops the run; and
- * WriteBatcher, which writes the pages that come while its writes are busy together.
+ * ready checkpoints are merged into the newest, and a failed write stops the run.
  */
 import assert from "node:assert/strict";
 import type { Chunk } from "../../functions/_shared/provider.ts";
-import { WriteBatcher, WriteBehind } from "../../functions/_shared/providers/write-behind.ts";
-
-/** A write the test finishes by hand. */
-function manualWrite() {
-  let finish!: () => void;
-  let fail!: (e: Error) => void;
-  const promise = new Promise<void>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  promise.catch(() => {});
-  return { promise, finish, fail };
-}
-
-/** Settles pending promise callbacks, so a test can see what is still waiting. */
-const settle = () => new Promise((r) => setTimeout(r, 0));
+import { WriteBehind } from "../../functions/_shared/providers/write-behind.ts";
+import { manualWrite, settle } from "../support/promises.ts";
 
 function page(n: number, write: Promise<unknown> | null, ran: number[]) {
   return async (): Promise<Chunk> => {
@@ -122,69 +107,4 @@ Deno.test("write-behind: checkpoints are spaced by the interval asked, the held 
   assert.deepEqual(ran, [1, 2, 3], "every page's checkpoint work ran, in order, held or not");
   assert.deepEqual((await behind.drain())!.cursor, { page: 3 }, "the end of the run yields the newest");
   assert.equal(await behind.drain(), null, "and nothing twice");
-});
-
-/** A write function whose calls the test sees and finishes by hand. */
-function recordedWrites() {
-  const calls: { rows: number[]; write: ReturnType<typeof manualWrite> }[] = [];
-  const write = (rows: number[]) => {
-    const w = manualWrite();
-    calls.push({ rows, write: w });
-    return w.promise;
-  };
-  return { calls, write };
-}
-
-Deno.test("write batcher: pages that come while both writes are busy go out together, in order, when one ends", async () => {
-  const { calls, write } = recordedWrites();
-  const batcher = new WriteBatcher<number>(write, 2);
-  const stored: number[] = [];
-  const add = (page: number[]) => batcher.add(page).then(() => stored.push(page[0]));
-  add([1, 2]);
-  add([3]);
-  assert.deepEqual(calls.map((c) => c.rows), [[1, 2], [3]], "the first two pages are written at once, each alone");
-  add([4, 5]);
-  add([6]);
-  await settle();
-  assert.equal(calls.length, 2, "both writes busy: the next pages wait");
-  calls[1].write.finish();
-  await settle();
-  assert.deepEqual(calls.map((c) => c.rows), [[1, 2], [3], [4, 5, 6]], "one write for the two waiting pages, rows in order");
-  assert.deepEqual(stored, [3], "a page counts as stored only once its own batch is");
-  calls[2].write.finish();
-  calls[0].write.finish();
-  await settle();
-  assert.deepEqual(stored.sort(), [1, 3, 4, 6]);
-});
-
-Deno.test("write batcher: a failed batch fails each of its pages, and later pages are still written", async () => {
-  const { calls, write } = recordedWrites();
-  const batcher = new WriteBatcher<number>(write, 1);
-  const first = batcher.add([1]);
-  const second = batcher.add([2]);
-  const third = batcher.add([3]);
-  assert.equal(second, third, "the two waiting pages share one batch");
-  first.catch(() => {});
-  calls[0].write.finish();
-  await settle();
-  calls[1].write.fail(new Error("unique_violation"));
-  await assert.rejects(second, /unique_violation/);
-  await assert.rejects(third, /unique_violation/);
-  const fourth = batcher.add([4]);
-  await settle();
-  assert.deepEqual(calls.at(-1)!.rows, [4], "the writer is free again after a failure");
-  calls.at(-1)!.write.finish();
-  await fourth;
-});
-
-Deno.test("write batcher: a write that throws before it starts fails its pages and frees its place", async () => {
-  const written: number[][] = [];
-  const batcher = new WriteBatcher<number>((rows) => {
-    if (rows.includes(0)) throw new Error("bad row");
-    written.push(rows);
-    return Promise.resolve();
-  }, 1);
-  await assert.rejects(batcher.add([0]), /bad row/);
-  await batcher.add([1]);
-  assert.deepEqual(written, [[1]], "the next page was written at once: the failed write holds no place");
 });

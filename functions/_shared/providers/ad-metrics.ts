@@ -27,7 +27,8 @@ import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
 import { type CopyValue, copyRows, recordsOf, RowWriter } from "./row-writer.ts";
 import { startedAhead } from "./upstream.ts";
-import { WriteBatcher, WriteBehind } from "./write-behind.ts";
+import { Batcher } from "../batcher.ts";
+import { WriteBehind } from "./write-behind.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;
 
@@ -256,7 +257,7 @@ export async function* syncAdMetrics(ctx: JobContext<unknown, unknown>, source: 
   const stored = ctx.job.dry_run ? null : await storedDates(ctx, source, c.next, c.end);
   const behind = new WriteBehind(PAGES_UNSTORED, 100);
   const writer = new RowWriter();
-  const batches = new WriteBatcher<AdRow>((rows) => save(ctx, source, writer, rows), 2);
+  const batches = new Batcher<AdRow>((rows) => save(ctx, source, writer, rows), 2);
   try {
     while (current) {
       const end = current.end;

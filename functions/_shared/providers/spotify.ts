@@ -144,6 +144,8 @@ export const spotify: Provider<Account, Credentials> = {
     "daily-summary": z.object({ after_job: z.string().uuid().optional() }).strict(),
   },
   followUp: (kind) => (kind === "daily-summary" ? null : "daily-summary"),
+  // A sync writes at most 50 plays: the queue's statements cost more than the job.
+  batchSize: 10,
   async *run(ctx) {
     if (ctx.job.kind === "daily-summary") return yield* dailySummary(ctx);
 

@@ -6,7 +6,7 @@
  * never pass a row that is not stored, so a page's checkpoint waits for its own write,
  * and checkpoints go in page order.
  *
- * Up to `maxUnstored` pages are written or waiting to be (see WriteBatcher below for
+ * Up to `maxUnstored` pages are written or waiting to be (see Batcher, ../batcher.ts, for
  * pages written together). A page with nothing to write (Steam's empty end-of-date page,
  * an empty ad slice) does not take a place, so it cannot make the loop wait for the
  * write before it.
@@ -81,52 +81,5 @@ export class WriteBehind {
 
   #unstored(): number {
     return this.#pages.filter((p) => !p.settled).length;
-  }
-}
-
-/**
- * Rows written in batches: at most `maxWrites` writes in flight, and the pages that come
- * while they are all busy go out together in the next one. The batches grow only when
- * the database is the slower side, which is when their size pays: 73,000 rows in COPYs
- * of 500, two at a time, took the database 1.15 to 1.35 s of CPU, and in COPYs of 2,000
- * 1.06 to 1.20 s. With the database keeping up, each page is still written at once.
- *
- * `add` resolves when the batch holding the rows is stored, and rejects when it fails.
- * Rows keep their order: a batch holds the pages added since the one before it started.
- */
-export class WriteBatcher<Row> {
-  #inFlight = 0;
-  #waiting: { rows: Row[]; stored: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
-
-  constructor(private readonly write: (rows: Row[]) => Promise<void>, private readonly maxWrites = 2) {}
-
-  add(rows: readonly Row[]): Promise<void> {
-    if (this.#inFlight < this.maxWrites) return this.#start([...rows]);
-    if (!this.#waiting) {
-      let resolve!: () => void, reject!: (e: unknown) => void;
-      const stored = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      this.#waiting = { rows: [], stored, resolve, reject };
-    }
-    for (const row of rows) this.#waiting.rows.push(row);
-    return this.#waiting.stored;
-  }
-
-  #start(rows: Row[]): Promise<void> {
-    this.#inFlight++;
-    let stored: Promise<void>;
-    try {
-      stored = this.write(rows);
-    } catch (e) {
-      // A write that throws before it starts still frees its place and fails its pages.
-      stored = Promise.reject(e);
-    }
-    const next = () => {
-      this.#inFlight--;
-      const waiting = this.#waiting;
-      this.#waiting = null;
-      if (waiting) this.#start(waiting.rows).then(waiting.resolve, waiting.reject);
-    };
-    stored.then(next, next);
-    return stored;
   }
 }
