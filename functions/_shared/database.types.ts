@@ -381,6 +381,7 @@ export type Database = {
         };
         Returns: boolean;
       };
+      "complete_and_chain_many": { Args: { "completions": Json }; Returns: string[] };
       "complete_many": {
         Args: { "cursors"?: (Json)[]; "job_ids": (string)[]; "lease_tokens": (string)[]; "stats"?: Json };
         Returns: string[];

@@ -1,6 +1,7 @@
 /**
  * One worker invocation claims again after its jobs until nothing is runnable, and the
- * follow-ups its jobs chain are among what it claims: no wake-up per job. Past its CPU
+ * follow-ups its jobs chain are among what it claims: no wake-up per job. A provider of
+ * small jobs (Spotify) claims them in batches and runs each batch side by side. Past its CPU
  * budget it claims no more, and a job in hand stops at its next checkpoint; a fresh
  * invocation takes the rest.
  *
@@ -66,9 +67,20 @@ withUser("worker loop: one invocation runs every runnable job and the follow-ups
     connections.push(await connect(user, "spotify", {}, { refresh_token }));
   }
   await dueUnwoken(sql, connections);
-  // max_jobs 3 takes the three at once, so its first claim leaves nothing to wake help for.
-  assert.deepEqual(await callWorker("sync-spotify", { max_jobs: 3 }), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
+  // Spotify's batch (10) takes the three at once, so its first claim leaves nothing to wake help for.
+  assert.deepEqual(await callWorker("sync-spotify", {}), { claimed: 6, succeeded: 6, failed: 0, yielded: 0 },
     "the three syncs, then the three daily summaries they chained, in one invocation");
+  // Events written by one statement share its transaction's time.
+  const claims = await sql`
+    select j.kind, count(distinct e.created_at)::int as statements, count(*)::int as jobs
+    from sync.job_events e join sync.jobs j on j.id = e.job_id
+    where j.connection_id = any(${connections}) and e.event = 'claimed'
+    group by j.kind order by j.kind
+  `;
+  assert.deepEqual(claims.map((c) => ({ ...c })), [
+    { kind: "daily-summary", statements: 1, jobs: 3 },
+    { kind: "incremental", statements: 1, jobs: 3 },
+  ], "each batch was claimed in one statement: the syncs, then the summaries they chained");
 
   const kinds = await sql`
     select kind, status from sync.jobs where connection_id = any(${connections}) order by kind, status

@@ -6,7 +6,9 @@
  * leaving Vault.
  */
 import assert from "node:assert/strict";
-import { fake } from "../support/fakes.ts";
+import { googleSheets } from "../../functions/_shared/providers/google-sheets.ts";
+import { baseUrls } from "../fakes/server.ts";
+import { fake, fakesUrl } from "../support/fakes.ts";
 import { googleSecrets, type ServiceAccount, serviceAccount } from "../support/google.ts";
 import { assertNoLeak, callApi, claimedAttempts, connect, crashMidChunk, runJob } from "../support/providers.ts";
 import { closeClient } from "../support/realtime.ts";
@@ -265,6 +267,56 @@ e2e("google-sheets: bad settings are refused with the field named; a dry run cou
   } finally {
     await t.done();
   }
+});
+
+e2e("google-sheets: the next window is downloaded while this one is processed and saved", async () => {
+  // The provider alone, on a dry run, against the fake: when each window was asked for,
+  // against the chunks the worker was handed.
+  const sa = await serviceAccount();
+  accountsUsed.push(sa);
+  const spreadsheetId = `1Ahead${crypto.randomUUID().replaceAll("-", "")}`;
+  await fake("google-sheets", spreadsheetId).seed({ sheets: { Sheet1: { rows: 9, columns: ["id"] } }, shared_with: [sa.email] });
+  const env = baseUrls(fakesUrl);
+  const seen: string[] = [];
+  const ctx = {
+    job: { id: crypto.randomUUID(), kind: "full", params: {}, dry_run: true, attempts: 1, cursor: null, stats: {} },
+    connection: {
+      id: crypto.randomUUID(),
+      owner_id: crypto.randomUUID(),
+      account: googleSheets.account.parse({ spreadsheet_id: spreadsheetId, window_rows: 3 }),
+      high_watermark: null,
+      lookback_days: 0,
+    },
+    credentials: { service_account: sa.key },
+    cursor: null,
+    env: (name: string) => env[name],
+    fetch: (input: string | URL, init?: RequestInit) => {
+      const range = decodeURIComponent(String(input)).match(/values\/'Sheet1'!(A\d+):/)?.[1];
+      if (range) seen.push(`asked ${range}`);
+      return fetch(input, init);
+    },
+    log: () => {},
+  } as unknown as Parameters<typeof googleSheets.run>[0];
+  for await (const chunk of googleSheets.run(ctx)) {
+    if (chunk.progress.phase !== "downloading" || chunk.progress.done) seen.push(`${chunk.progress.phase} ${chunk.progress.done}`);
+    // The worker's checkpoint is a round trip; the read ahead goes out meanwhile.
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(seen, [
+    "asked A1", // the header
+    "asked A2",
+    "asked A5", // window 2 while window 1 (rows 2-4) is processed and saved
+    "processing 0",
+    "saving 3",
+    "asked A8",
+    "downloading 3",
+    "processing 3",
+    "saving 6",
+    "downloading 6",
+    "processing 6",
+    "saving 9",
+    "done 9",
+  ]);
 });
 
 e2e("google-sheets: no private key or access token appears in any row, broadcast or log line", async () => {

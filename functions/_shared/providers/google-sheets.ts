@@ -6,7 +6,8 @@
  *   1. the tab's grid size (GET spreadsheets/<id>?fields=sheets.properties) and its
  *      header row, which names the columns (data is {header: cell});
  *   2. windows of `window_rows` rows (GET .../values/'Tab'!A<from>:<last column><to>),
- *      each downloaded, processed and saved in one write (row-writer.ts), with a checkpoint
+ *      each downloaded (the next one while this one is saved), processed and saved in
+ *      one write (row-writer.ts), with a checkpoint
  *      after each of the three (the phases of the old sheet sync: downloading 0-60 %,
  *      processing 60-80 %, saving 80-100 % of the window's share), until the grid ends
  *      or a window comes back without values;
@@ -251,11 +252,23 @@ export const googleSheets: Provider<Account, Credentials> = {
     }
 
     const writer = new RowWriter();
-    while (c.offset <= lastRow) {
-      const to = Math.min(c.offset + window_rows - 1, lastRow);
+    const download = (offset: number) => {
+      const to = Math.min(offset + window_rows - 1, lastRow);
+      const cells = values(ctx, `${quoted(sheet)}!A${offset}:${c.last_column}${to}`);
+      // Read ahead, it may be left behind (a hand-over, a failure): its failure then is nobody's.
+      cells.catch(() => {});
+      return { to, cells };
+    };
+    // One window ahead: the next window downloads (the upstream's time, and the worker's
+    // parsing) while this one is processed and saved (the database's), so the two
+    // overlap. A crash or hand-over drops the window read ahead; the cursor never passes it.
+    let next = c.offset <= lastRow ? download(c.offset) : null;
+    while (next) {
+      const { to } = next;
       const before = c.offset - header_row - 1;
       const span = to - c.offset + 1;
-      const cells = await values(ctx, `${quoted(sheet)}!A${c.offset}:${c.last_column}${to}`);
+      const cells = await next.cells;
+      next = cells && to < lastRow ? download(to + 1) : null;
       yield {
         cursor: c,
         progress: progress("downloading", before, share(before, span, 0.6), `rows ${c.offset}-${to} downloaded`),
