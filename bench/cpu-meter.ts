@@ -32,7 +32,7 @@ export class CpuMeter {
   #parts = new Map<number, string | null>();
   #first = new Map<number, number>();
   #last = new Map<number, number>();
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   start(): void {
     this.#sample(true);
