@@ -3,8 +3,8 @@
  *
  * One request (from sync.dispatch, or an operator with the service_role key):
  *   1. claim up to max_jobs jobs of this provider, or its batchSize if larger (sync.claim:
- *      a lease per job), run them side by side, and claim again after them, until none
- *      is runnable or the time or CPU budget is spent;
+ *      a lease per job), run them (batchSize at a time side by side), and claim again
+ *      after them, until none is runnable or the time or CPU budget is spent;
  *   2. for each, load the connection and its credentials from Vault, validate both with
  *      the provider's zod schemas, and run the provider's chunks, checkpointing after
  *      each (a false checkpoint means cancelled or lease lost: stop at once);
@@ -390,22 +390,26 @@ export function serveProvider<A, C>(provider: Provider<A, C>, options: WorkerOpt
       // loop below would run the rest one by one.
       if (result.claimed === 0) await sql`select sync.dispatch(${provider.name})`;
       result.claimed += jobs.length;
-      // Side by side: one job's round trips overlap another's, and their completions
-      // meet in one statement. The budget is looked at as each starts (so, as they all
-      // start at once, at the claim) and at each one's checkpoints.
-      const outcomes = await Promise.all(jobs.map(async (job): Promise<Outcome> => {
-        if (!mayStart()) {
-          // Claimed in the batch but never started: hand it straight back.
-          await sql`select sync.release(${job.id}, ${job.lease_token})`;
-          return "yielded";
+      // A provider's batchSize jobs run side by side: one job's round trips overlap
+      // another's, and their completions meet in one statement. Heavy jobs run one after
+      // the other, however many were claimed: each may take much of the isolate's memory
+      // and CPU. The budget is looked at as each job starts and at its checkpoints.
+      const sideBySide = provider.batchSize ?? 1;
+      for (let i = 0; i < jobs.length; i += sideBySide) {
+        const outcomes = await Promise.all(jobs.slice(i, i + sideBySide).map(async (job): Promise<Outcome> => {
+          if (!mayStart()) {
+            // Claimed in the batch but never started: hand it straight back.
+            await sql`select sync.release(${job.id}, ${job.lease_token})`;
+            return "yielded";
+          }
+          started++;
+          return await runJob(provider, job, budget);
+        }));
+        for (const outcome of outcomes) {
+          if (outcome === "succeeded") result.succeeded++;
+          else if (outcome === "failed") result.failed++;
+          else if (outcome === "yielded") result.yielded++;
         }
-        started++;
-        return await runJob(provider, job, budget);
-      }));
-      for (const outcome of outcomes) {
-        if (outcome === "succeeded") result.succeeded++;
-        else if (outcome === "failed") result.failed++;
-        else if (outcome === "yielded") result.yielded++;
       }
     }
     if (result.claimed > 0) await wakeAgain(provider.name);
