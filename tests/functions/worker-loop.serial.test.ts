@@ -93,6 +93,35 @@ withUser("worker loop: one invocation runs every runnable job and the follow-ups
   assert.equal(plays, 15);
 });
 
+withUser("worker loop: heavy jobs claimed together still run one after another", async (sql, user) => {
+  // http-json has no batchSize: its jobs may be large pages into memory. An upstream that
+  // answers after 300 ms shows whether the next job started before this one finished.
+  const arrivals: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    arrivals.push(Date.now());
+    await new Promise((r) => setTimeout(r, 300));
+    return Response.json({ items: [{ id: arrivals.length }] });
+  });
+  try {
+    const connections: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [{ id }] = await sql`
+        insert into sync.connections (owner_id, provider, label, account)
+        values (${user.id}, 'http-json', 'slow api', ${sql.json({ url: `http://127.0.0.1:${server.addr.port}/${i}`, records_path: "items" })})
+        returning id
+      `;
+      connections.push(id);
+    }
+    await dueUnwoken(sql, connections);
+    assert.deepEqual(await callWorker("sync-http-json", { max_jobs: 3 }), { claimed: 3, succeeded: 3, failed: 0, yielded: 0 });
+    assert.equal(arrivals.length, 3);
+    const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]);
+    assert.ok(gaps.every((gap) => gap >= 300), `each job asked only once the one before had its answer (gaps ${gaps} ms)`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 /** `count` connections of the fixture-cpu provider (tests/fixtures/functions/sync-fixture-cpu). */
 async function busyConnections(sql: postgres.Sql, user: TestUser, count: number): Promise<string[]> {
   await sql`insert into sync.providers (name) values ('fixture-cpu') on conflict do nothing`;
