@@ -80,8 +80,9 @@ export interface Provider<Account = unknown, Credentials = unknown> {
   /**
    * How many of its jobs a worker claims at once and runs side by side (default 1).
    * For providers whose jobs are small (a Spotify sync writes at most 50 rows), where
-   * the queue's cost per statement outweighs the job's own: their claims, completions
-   * and writes then go out in batches. A heavy job keeps 1: it is CPU-bound already.
+   * the queue's cost per statement outweighs the job's own: their claims and
+   * completions then go out in batches. A heavy job keeps 1: it is CPU-bound already,
+   * and the worker runs such jobs one after another however many it claims.
    */
   batchSize?: number;
   /** Yields after each chunk; the last chunk says done. */

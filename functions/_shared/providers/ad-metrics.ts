@@ -23,11 +23,11 @@
  */
 import { z } from "zod";
 import { addDays, backfillParams, backfillRange, daysIn, incrementalParams, maxDate, minDate, today } from "../dates.ts";
+import { Batcher } from "../batcher.ts";
 import { Permanent } from "../errors.ts";
 import type { Chunk, JobContext } from "../provider.ts";
 import { type CopyValue, copyRows, recordsOf, RowWriter } from "./row-writer.ts";
 import { startedAhead } from "./upstream.ts";
-import { Batcher } from "../batcher.ts";
 import { WriteBehind } from "./write-behind.ts";
 
 export const AD_KINDS = ["incremental", "backfill", "campaign-totals"] as const;

@@ -7,10 +7,9 @@
  *      header row, which names the columns (data is {header: cell});
  *   2. windows of `window_rows` rows (GET .../values/'Tab'!A<from>:<last column><to>),
  *      each downloaded (the next one while this one is saved), processed and saved in
- *      one write (row-writer.ts), with a checkpoint
- *      after each of the three (the phases of the old sheet sync: downloading 0-60 %,
- *      processing 60-80 %, saving 80-100 % of the window's share), until the grid ends
- *      or a window comes back without values;
+ *      one write (row-writer.ts), with a checkpoint after each of the three (the phases
+ *      of the old sheet sync: downloading 0-60 %, processing 60-80 %, saving 80-100 % of
+ *      the window's share), until the grid ends or a window comes back without values;
  *   3. rows this job did not see (deleted from the sheet) are deleted, only once the
  *      whole sheet was read: the job's started_at (set at its first claim, kept across
  *      retries) splits what this job wrote from what earlier jobs left.
@@ -255,7 +254,8 @@ export const googleSheets: Provider<Account, Credentials> = {
     const download = (offset: number) => {
       const to = Math.min(offset + window_rows - 1, lastRow);
       const cells = values(ctx, `${quoted(sheet)}!A${offset}:${c.last_column}${to}`);
-      // Read ahead, it may be left behind (a hand-over, a failure): its failure then is nobody's.
+      // A window read ahead may be left behind (a hand-over, a failure elsewhere): its own
+      // failure must then not go unhandled. Whoever awaits it still gets the error.
       cells.catch(() => {});
       return { to, cells };
     };
