@@ -24,7 +24,7 @@ import { Batcher } from "./batcher.ts";
 import { db } from "./database.ts";
 import { Permanent, RateLimited, Retryable } from "./errors.ts";
 import { error, json, preflight, zodIssues } from "./http.ts";
-import type { Chunk, Job, JobContext, Provider } from "./provider.ts";
+import type { Chunk, Job, JobContext, Progress, Provider } from "./provider.ts";
 
 /** Well inside the Edge Function wall clock (150 s free, 400 s paid). */
 const DEFAULT_BUDGET_MS = 50_000;
@@ -96,6 +96,7 @@ interface Completion {
   lease_token: string;
   stats: Record<string, number>;
   cursor: unknown;
+  progress: Progress;
   follow_up: string | null;
   follow_up_params: Record<string, unknown>;
 }
@@ -235,6 +236,7 @@ async function runJob<A, C>(
           lease_token: job.lease_token,
           stats: chunk.stats ?? {},
           cursor: chunk.cursor ?? null,
+          progress: chunk.progress,
           follow_up: next,
           follow_up_params: { after_job: job.id },
         });

@@ -10,7 +10,9 @@
 -- sync.complete_many: there is one way a job succeeds.
 --
 -- Each element of `completions` is
---   {job_id, lease_token, stats?, cursor?, follow_up?, follow_up_params?}
+--   {job_id, lease_token, stats?, cursor?, progress?, follow_up?, follow_up_params?}
+-- where `progress` is the last chunk's (the worker completes with it instead of
+-- checkpointing it), so a finished job shows its final count and message.
 -- and the function returns the ids of the jobs it completed. As with sync.complete, a
 -- job completes only while it is `running` under the presented lease token; the others
 -- are left alone (the caller learns which from the ids), and only a completed job
@@ -18,7 +20,8 @@
 -- through.
 --
 -- The steps, one statement each:
---   done        the jobs, compare-and-set on the lease, `done` catching up with `total`;
+--   done        the jobs, compare-and-set on the lease, the last chunk's progress merged
+--               in as done (100 %), `done` catching up with `total`;
 --   watermarks  each connection's high-watermark from its job's final cursor (dry runs
 --               leave it), one job per connection if a batch holds two;
 --   logged      a `succeeded` event per job;
@@ -57,19 +60,21 @@ begin
   end if;
 
   with t as (
-    select * from jsonb_to_recordset(completions) as t (job_id uuid, lease_token uuid, stats jsonb, cursor jsonb)
+    select * from jsonb_to_recordset(completions) as t (job_id uuid, lease_token uuid, stats jsonb, cursor jsonb, progress jsonb)
   ),
   done as (
     update sync.jobs j
     set status = 'succeeded',
         cursor = coalesce(t.cursor, j.cursor),
         stats = coalesce(t.stats, j.stats),
-        -- A job that succeeded did all it counted: `done` catches up with `total`, since
-        -- the last chunk is not checkpointed (its progress would be stale at once).
-        progress = j.progress || '{"phase": "done", "percent": 100}'::jsonb
-          || case when jsonb_typeof(j.progress -> 'total') = 'number' and jsonb_typeof(j.progress -> 'done') = 'number'
-                       and (j.progress ->> 'done')::numeric < (j.progress ->> 'total')::numeric
-                  then jsonb_build_object('done', j.progress -> 'total') else '{}'::jsonb end,
+        -- The last chunk's progress, as done. A job that succeeded did all it counted:
+        -- where the worker gave no final count, `done` catches up with `total`.
+        progress = (
+          select p || case when jsonb_typeof(p -> 'total') = 'number' and jsonb_typeof(p -> 'done') = 'number'
+                                and (p ->> 'done')::numeric < (p ->> 'total')::numeric
+                           then jsonb_build_object('done', p -> 'total') else '{}'::jsonb end
+          from (select j.progress || coalesce(t.progress, '{}'::jsonb) || '{"phase": "done", "percent": 100}'::jsonb as p) merged
+        ),
         lease_token = null,
         lease_expires_at = null,
         last_error = null,

@@ -55,6 +55,11 @@ e2e("spotify: a sync lands every play once, then the daily summary follows as it
     assert.deepEqual(await t.plays(), truth.plays);
     const [{ n }] = await t.sql`select count(*)::int as n from synced.spotify_tracks where connection_id = ${t.connection}`;
     assert.equal(n, 7, "each track once");
+    assert.deepEqual(
+      { phase: job.progress.phase, percent: job.progress.percent, done: job.progress.done, message: job.progress.message },
+      { phase: "done", percent: 100, done: 12, message: "12 new plays" },
+      "the finished job shows its count, though its one chunk was never checkpointed",
+    );
 
     const summary = await followUpOf(t.sql, job.id);
     assert.equal(summary.kind, "daily-summary");

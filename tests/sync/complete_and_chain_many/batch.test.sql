@@ -1,9 +1,10 @@
--- complete_and_chain_many completes a batch in one statement, each job with its own stats
--- and cursor, chains a follow-up for exactly the jobs it completed, and wakes nobody.
+-- complete_and_chain_many completes a batch in one statement, each job with its own stats,
+-- cursor and final progress, chains a follow-up for exactly the jobs it completed, and
+-- wakes nobody.
 begin;
 create extension if not exists pgtap with schema extensions;
 \ir ../_fixtures.sql
-select plan(9);
+select plan(10);
 
 select pg_temp.use_test_dispatch_secrets();
 select pg_temp.make_provider() as provider \gset
@@ -26,6 +27,7 @@ select id from sync.complete_and_chain_many((
     'lease_token', case when id = :'c' then gen_random_uuid() else lease_token end,
     'stats', jsonb_build_object('plays', case when id = :'a' then 1 else 2 end),
     'cursor', jsonb_build_object('after', case when id = :'a' then 10 else 20 end),
+    'progress', case when id = :'a' then '{"phase": "saving", "done": 7, "total": 7, "message": "7 new plays"}'::jsonb end,
     'follow_up', case when id = :'c' then null else 'summary' end,
     'follow_up_params', jsonb_build_object('after_job', id)))
   from claimed)) as id;
@@ -37,6 +39,11 @@ select results_eq(
   format('select stats, high_watermark from sync.jobs j join sync.connections c on c.id = j.connection_id where j.id in (%L, %L) order by j.stats->>''plays''', :'a', :'b'),
   $$values ('{"plays": 1}'::jsonb, '{"after": 10}'::jsonb), ('{"plays": 2}'::jsonb, '{"after": 20}'::jsonb)$$,
   'each job keeps its own stats, and its own cursor becomes its connection''s watermark');
+select results_eq(
+  format('select progress from sync.jobs where id in (%L, %L) order by id = %L desc', :'a', :'b', :'a'),
+  $$values ('{"phase": "done", "percent": 100, "done": 7, "total": 7, "message": "7 new plays"}'::jsonb),
+           ('{"phase": "done", "percent": 100, "done": 0, "total": null, "message": null}'::jsonb)$$,
+  'the last chunk''s progress is kept as done, with its count and message; without one, the stored one is done');
 select results_eq(
   format('select connection_id, kind, status::text, params from sync.jobs where kind = ''summary'' order by connection_id = %L desc', :'conn_a'),
   format('values (%L::uuid, ''summary'', ''queued'', jsonb_build_object(''after_job'', %L::uuid)), (%L::uuid, ''summary'', ''queued'', jsonb_build_object(''after_job'', %L::uuid))',
