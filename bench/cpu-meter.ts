@@ -5,9 +5,9 @@
  * Realtime stand-ins and the fake upstreams.
  *
  * Processes are sampled every 100 ms, so one that exits between samples (a worker that
- * retired) loses at most its last 100 ms. Linux counts CPU in ticks of 10 ms.
+ * retired) loses at most its last 100 ms.
  */
-const TICK_MS = 10;
+import { processCpuMs } from "../local-stack/edge-runtime/cpu.ts";
 
 function part(pid: number, cmdline: string): string | null {
   if (pid === Deno.pid) return "bench (gateway, pg_net, Realtime, fakes)";
@@ -16,16 +16,6 @@ function part(pid: number, cmdline: string): string | null {
   if (/^postgres: \S+ \S+ /.test(cmdline)) return "postgres sessions";
   if (cmdline.startsWith("postgres: ") || cmdline.includes("/bin/postgres")) return "postgres background";
   return null;
-}
-
-function cpuMs(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return null;
-  }
 }
 
 export class CpuMeter {
@@ -63,8 +53,8 @@ export class CpuMeter {
         this.#parts.set(pid, part(pid, cmdline));
       }
       if (this.#parts.get(pid) === null) continue;
-      const ms = cpuMs(pid);
-      if (ms === null) continue;
+      const ms = processCpuMs(pid);
+      if (Number.isNaN(ms)) continue;
       if (first) this.#first.set(pid, ms);
       this.#last.set(pid, ms);
     }

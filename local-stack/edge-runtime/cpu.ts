@@ -1,16 +1,24 @@
 /**
- * CPU time of a process's main thread (where Deno runs JavaScript), in ms, from
- * /proc/<pid>/task/<pid>/stat; NaN once the process is gone. edge-runtime likewise
- * counts the isolate's thread, not the GC and I/O threads beside it.
+ * CPU time from /proc, in ms; NaN once the process is gone. Linux counts it in clock
+ * ticks of 10 ms.
  */
-export function mainThreadCpuMs(pid: number): number {
+function statCpuMs(path: string): number {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/stat`);
+    const stat = Deno.readTextFileSync(path);
     // Fields after the command name, which is in parentheses and may hold spaces:
-    // state is field 3, utime 14 and stime 15, in clock ticks of 10 ms.
+    // state is field 3, utime 14 and stime 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return NaN;
   }
 }
+
+/**
+ * A process's main thread (where Deno runs JavaScript). edge-runtime likewise counts the
+ * isolate's thread, not the GC and I/O threads beside it.
+ */
+export const mainThreadCpuMs = (pid: number): number => statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+
+/** A whole process, every thread (for benchmarks). */
+export const processCpuMs = (pid: number): number => statCpuMs(`/proc/${pid}/stat`);
